@@ -1,0 +1,95 @@
+# edgecr build.  `make` builds everything into build/, `make check` runs every
+# test, `make run` starts the device flow on embedded defaults, `make deps`
+# installs the Debian packages all of it needs (as root).
+
+CC ?= cc
+PKGS := libmicrohttpd jansson sqlite3 openssl libsystemd libcurl
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Icommon $(shell pkg-config --cflags $(PKGS)) \
+	-DEDGECR_LOCALEDIR='"$(LOCALEDIR)"' -DEDGECR_VERSION='"$(VERSION)"'
+LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread
+PREFIX ?= /usr
+LOCALEDIR ?= $(PREFIX)/share/locale
+VERSION := 0.1.0
+
+B := build
+COMMON_SRC := $(wildcard common/*.c)
+REGISTRY_SRC := $(filter-out registry/main.c,$(wildcard registry/*.c))
+AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
+CMDLET_SRC := $(filter-out cmdlets/main.c,$(wildcard cmdlets/*.c))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+CMDLET_NAMES := Set-HcsKubernetesContainerRegistry Get-HcsKubernetesContainerRegistryInfo \
+	Remove-HcsKubernetesContainerRegistry
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+PROGRAMS := $(if $(wildcard registry/main.c),$(B)/edgecr-registry) \
+	$(if $(wildcard agent/main.c),$(B)/edgecr-agent) \
+	$(if $(wildcard cmdlets/main.c),$(B)/edgecr-cmdlet)
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+CATALOGS := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/edgecr.mo,$(wildcard po/*.po))
+
+.PHONY: all check unit integration run deps bench pot clean
+all: $(PROGRAMS) $(CATALOGS) $(if $(wildcard cmdlets/main.c),cmdlet-links)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libcommon.a: $(call obj,$(COMMON_SRC))
+$(B)/libregistry.a: $(call obj,$(REGISTRY_SRC))
+$(B)/libagent.a: $(call obj,$(AGENT_SRC))
+$(B)/libcmdlet.a: $(call obj,$(CMDLET_SRC))
+$(B)/lib%.a:
+	@mkdir -p $(B)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/edgecr-registry: $(call obj,registry/main.c) $(B)/libregistry.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/edgecr-agent: $(call obj,agent/main.c) $(B)/libagent.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/edgecr-cmdlet: $(call obj,cmdlets/main.c) $(B)/libcmdlet.a $(B)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The cmdlets are one multi-call binary; each name is a symlink to it.
+cmdlet-links: $(B)/edgecr-cmdlet
+	@for n in $(CMDLET_NAMES); do ln -sf edgecr-cmdlet $(B)/$$n; done
+
+# Unit tests link every library so a test may reach any module.
+$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/libregistry.a $(B)/libagent.a \
+		$(B)/libcmdlet.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -Iregistry -Iagent -Icmdlets -o $@ $< \
+		$(B)/libregistry.a $(B)/libagent.a $(B)/libcmdlet.a $(B)/libcommon.a $(LDLIBS)
+
+$(B)/locale/%/LC_MESSAGES/edgecr.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check -o $@ $<
+
+unit: $(UNIT_TESTS)
+	@tests/run-unit.sh $(UNIT_TESTS)
+
+integration: all
+	@tests/integration/run.sh
+
+check: all $(UNIT_TESTS)
+	@tests/run-all.sh $(UNIT_TESTS)
+
+run: all
+	@tests/run-device.sh
+
+deps:
+	@packaging/install-deps.sh
+
+bench: all
+	@tests/bench/run.sh
+
+pot:
+	xgettext --keyword=_ --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS \
+		-o po/edgecr.pot $(sort $(wildcard */*.c))
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,19 @@
+#!/bin/bash
+# Installs, as root, the Debian 12 packages that building edgecr and running all
+# of its tests need.  Safe to run again.
+set -euo pipefail
+
+build=(build-essential pkg-config gettext libmicrohttpd-dev libjansson-dev libsqlite3-dev
+	libssl-dev libsystemd-dev libcurl4-openssl-dev)
+# Real clients and servers that the integration tests and benchmarks drive.
+clients=(curl openssl docker.io skopeo podman containerd umoci busybox-static apache2-utils wrk
+	docker-registry sqlite3 jq iproute2)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: run as root (apt-get needs it): sudo make deps" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${build[@]}" "${clients[@]}" >/dev/null
+echo "install-deps.sh: all packages installed"

@@ -1,0 +1,67 @@
+/*
+ * HTTP Basic authentication against the credentials file, and throttling of
+ * failed attempts.
+ *
+ * The credentials file is one "user:$pbkdf2-sha256$..." line per user (see
+ * common/passhash.h).  Checking a password costs one PBKDF2 run (hundreds of
+ * milliseconds by design), and docker sends credentials on every request, so a
+ * successful check is remembered: the cache keys are HMAC-SHA256 of
+ * "user\0password" under a random per-process key, never the password itself.
+ * A reload empties the cache.
+ *
+ * Thread safety: every function may be called from any request thread; the
+ * struct holds its own lock, and reg_auth_reload swaps the user table under it.
+ */
+#ifndef EDGECR_REG_AUTH_H
+#define EDGECR_REG_AUTH_H
+
+#include <stddef.h>
+
+struct reg_auth;
+
+/*
+ * Reads the credentials file at PATH.  Returns 0 with a new *ret, or a negative
+ * errno with a message naming the file and line in ERR (unreadable file, a line
+ * without ':', an empty user, a hash that passhash cannot read).
+ */
+int reg_auth_new(const char *path, struct reg_auth **ret, char *err, size_t err_size);
+
+/* Frees AUTH; NULL is a no-op. */
+void reg_auth_free(struct reg_auth *auth);
+
+/*
+ * Re-reads the file AUTH was made from.  On failure the old users stay in force
+ * and ERR says why.  Returns 0 or a negative errno.
+ */
+int reg_auth_reload(struct reg_auth *auth, char *err, size_t err_size);
+
+/*
+ * Checks USER and PASSWORD (LEN bytes).  Returns 1 when they match a user of
+ * the file, 0 when they do not (unknown users cost the same time as known ones),
+ * or a negative errno when hashing failed.
+ */
+int reg_auth_check(struct reg_auth *auth, const char *user, const char *password, size_t len);
+
+/*
+ * Throttle of failed logins per client address: after REG_THROTTLE_FAILURES
+ * failures within REG_THROTTLE_WINDOW seconds an address is refused with
+ * TOOMANYREQUESTS until the window passes.  A success clears its count.
+ */
+#define REG_THROTTLE_FAILURES 10
+#define REG_THROTTLE_WINDOW 60
+
+struct reg_throttle;
+
+int reg_throttle_new(unsigned max_failures, unsigned window_seconds, struct reg_throttle **ret);
+void reg_throttle_free(struct reg_throttle *throttle);
+
+/* Returns 1 when ADDRESS (text form of the client's IP) may try to log in now. */
+int reg_throttle_allows(struct reg_throttle *throttle, const char *address);
+
+/* Returns the seconds until ADDRESS may try again (for Retry-After), 0 if now. */
+unsigned reg_throttle_retry_after(struct reg_throttle *throttle, const char *address);
+
+void reg_throttle_record_failure(struct reg_throttle *throttle, const char *address);
+void reg_throttle_record_success(struct reg_throttle *throttle, const char *address);
+
+#endif
