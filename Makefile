@@ -13,7 +13,7 @@ PREFIX ?= /usr
 LOCALEDIR ?= $(PREFIX)/share/locale
 VERSION := 0.1.0
 
-B := build
+B ?= build
 COMMON_SRC := $(wildcard common/*.c)
 REGISTRY_SRC := $(filter-out registry/main.c,$(wildcard registry/*.c))
 AGENT_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c))
@@ -56,12 +56,21 @@ $(B)/edgecr-cmdlet: $(call obj,cmdlets/main.c) $(B)/libcmdlet.a $(B)/libcommon.a
 cmdlet-links: $(B)/edgecr-cmdlet
 	@for n in $(CMDLET_NAMES); do ln -sf edgecr-cmdlet $(B)/$$n; done
 
-# Unit tests link every library so a test may reach any module.
-$(B)/tests/%: tests/unit/%.c tests/unit/unit.h $(B)/libregistry.a $(B)/libagent.a \
-		$(B)/libcmdlet.a $(B)/libcommon.a
+# Unit tests are named after the part they test (test_common_*, test_reg_*,
+# test_agent_*, test_cmdlet_*) and link only that part's library and common.
+UNIT_CFLAGS = $(CFLAGS) -Itests/unit -Iregistry -Iagent -Icmdlets
+$(B)/tests/test_common_%: tests/unit/test_common_%.c tests/unit/unit.h $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -Iregistry -Iagent -Icmdlets -o $@ $< \
-		$(B)/libregistry.a $(B)/libagent.a $(B)/libcmdlet.a $(B)/libcommon.a $(LDLIBS)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/libcommon.a $(LDLIBS)
+$(B)/tests/test_reg_%: tests/unit/test_reg_%.c tests/unit/unit.h $(B)/libregistry.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/libregistry.a $(B)/libcommon.a $(LDLIBS)
+$(B)/tests/test_agent_%: tests/unit/test_agent_%.c tests/unit/unit.h $(B)/libagent.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/libagent.a $(B)/libcommon.a $(LDLIBS)
+$(B)/tests/test_cmdlet_%: tests/unit/test_cmdlet_%.c tests/unit/unit.h $(B)/libcmdlet.a $(B)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/libcmdlet.a $(B)/libcommon.a $(LDLIBS)
 
 $(B)/locale/%/LC_MESSAGES/edgecr.mo: po/%.po
 	@mkdir -p $(dir $@)
@@ -77,7 +86,7 @@ check: all $(UNIT_TESTS)
 	@tests/run-all.sh $(UNIT_TESTS)
 
 run: all
-	@tests/run-device.sh
+	@packaging/run-local.sh
 
 deps:
 	@packaging/install-deps.sh
