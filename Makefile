@@ -1,6 +1,7 @@
 # edgecr build.  `make` builds everything into build/, `make check` runs every
 # test, `make run` starts the device flow on embedded defaults, `make deps`
-# installs the Debian packages all of it needs (as root).
+# installs the Debian packages all of it needs (as root; the same as
+# packaging/install-deps.sh, which also works before make is installed).
 
 CC ?= cc
 PKGS := libmicrohttpd jansson sqlite3 openssl libsystemd libcurl
@@ -30,7 +31,7 @@ PROGRAMS := $(if $(wildcard registry/main.c),$(B)/edgecr-registry) \
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 CATALOGS := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/edgecr.mo,$(wildcard po/*.po))
 
-.PHONY: all check unit integration run deps bench pot clean
+.PHONY: all check unit integration run deps bench pot install deb clean
 all: $(PROGRAMS) $(CATALOGS) $(if $(wildcard cmdlets/main.c),cmdlet-links)
 
 $(B)/obj/%.o: %.c
@@ -97,6 +98,35 @@ bench: all
 pot:
 	xgettext --keyword=_ --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS \
 		-o po/edgecr.pot $(sort $(wildcard */*.c))
+
+# Install layout: programs in /usr/sbin (agent, registry) and /usr/bin (the
+# cmdlets), catalogs under LOCALEDIR, the unit, sysusers file and default
+# configuration where systemd and Debian look for them.
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/edgecr \
+		$(DESTDIR)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)/etc/edgecr \
+		$(DESTDIR)$(PREFIX)/share/doc/edgecr $(DESTDIR)$(PREFIX)/share/powershell/Modules/EdgeCR
+	install -m 0755 $(B)/edgecr-agent $(B)/edgecr-registry $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(B)/edgecr-cmdlet $(DESTDIR)$(PREFIX)/bin/
+	for n in $(CMDLET_NAMES); do ln -sf edgecr-cmdlet $(DESTDIR)$(PREFIX)/bin/$$n; done
+	install -m 0644 packaging/systemd/edgecr-agent.service $(DESTDIR)/lib/systemd/system/
+	install -m 0644 packaging/systemd/sysusers-edgecr.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/edgecr.conf
+	install -m 0644 packaging/agent.conf $(DESTDIR)/etc/edgecr/agent.conf
+	install -m 0644 README.md README.pt-PT.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/edgecr/
+	install -m 0644 cmdlets/*.ps*1 $(DESTDIR)$(PREFIX)/share/powershell/Modules/EdgeCR/
+	for mo in $(CATALOGS); do lang=$${mo#$(B)/locale/}; lang=$${lang%%/*}; \
+		install -D -m 0644 $$mo $(DESTDIR)$(LOCALEDIR)/$$lang/LC_MESSAGES/edgecr.mo; done
+
+# A binary Debian package built from the install tree with dpkg-deb.
+deb: all
+	rm -rf $(B)/deb && $(MAKE) install DESTDIR=$(CURDIR)/$(B)/deb
+	install -d $(B)/deb/DEBIAN
+	sed -e 's/@VERSION@/$(VERSION)/' -e "s/@ARCH@/$$(dpkg --print-architecture)/" \
+		packaging/debian/control.in > $(B)/deb/DEBIAN/control
+	install -m 0755 packaging/debian/postinst packaging/debian/prerm $(B)/deb/DEBIAN/
+	install -m 0644 packaging/debian/conffiles $(B)/deb/DEBIAN/
+	dpkg-deb --root-owner-group --build $(B)/deb $(B)/edgecr_$(VERSION)_$$(dpkg --print-architecture).deb
 
 clean:
 	rm -rf $(B)
