@@ -61,7 +61,7 @@ static int conf_read_line(char *line, unsigned lineno, const char *path,
 int ecr_conf_read(const char *path, ecr_conf_fn fn, void *userdata,
 		  char *err, size_t err_size)
 {
-	char line[ECR_CONF_LINE_MAX];
+	char line[ECR_CONF_LINE_MAX + 1];
 	unsigned lineno = 0;
 	FILE *f;
 	int r = 0;
@@ -77,7 +77,7 @@ int ecr_conf_read(const char *path, ecr_conf_fn fn, void *userdata,
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
 			snprintf(err, err_size, "%s:%u: line longer than %d bytes",
-				 path, lineno, ECR_CONF_LINE_MAX - 1);
+				 path, lineno, ECR_CONF_LINE_MAX);
 			r = -EINVAL;
 			goto out;
 		}

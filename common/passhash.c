@@ -1,6 +1,7 @@
 /* PBKDF2-SHA256 password hashes; see passhash.h for the encoding. */
 #include "passhash.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,9 @@ int ecr_passhash_verify(const char *password, size_t len, const char *encoded)
 	int r;
 
 	if (strncmp(encoded, PREFIX, strlen(PREFIX)) != 0)
+		return -EINVAL;
+	/* strtoul would also take a sign or blanks; the format has digits only. */
+	if (!isdigit((unsigned char)encoded[strlen(PREFIX)]))
 		return -EINVAL;
 	iterations = strtoul(encoded + strlen(PREFIX), &end, 10);
 	if (*end != '$' || iterations == 0 || iterations > ECR_PASSHASH_ITERATIONS_MAX)

@@ -16,13 +16,15 @@
 #define EDGECR_REG_AUTH_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct reg_auth;
 
 /*
  * Reads the credentials file at PATH.  Returns 0 with a new *ret, or a negative
  * errno with a message naming the file and line in ERR (unreadable file, a line
- * without ':', an empty user, a hash that passhash cannot read).
+ * without ':', an empty user, a hash that passhash cannot read, a user listed
+ * twice).
  */
 int reg_auth_new(const char *path, struct reg_auth **ret, char *err, size_t err_size);
 
@@ -42,10 +44,17 @@ int reg_auth_reload(struct reg_auth *auth, char *err, size_t err_size);
  */
 int reg_auth_check(struct reg_auth *auth, const char *user, const char *password, size_t len);
 
+/* Returns how many checks the success cache has answered without hashing. */
+unsigned long reg_auth_cache_hits(struct reg_auth *auth);
+
 /*
  * Throttle of failed logins per client address: after REG_THROTTLE_FAILURES
  * failures within REG_THROTTLE_WINDOW seconds an address is refused with
  * TOOMANYREQUESTS until the window passes.  A success clears its count.
+ * The count starts at an address's first failure and restarts once the window
+ * has passed since then.  The failure that reaches the limit blocks the
+ * address for a whole window from that moment.  The table keeps 1024
+ * addresses and forgets the one seen longest ago.
  */
 #define REG_THROTTLE_FAILURES 10
 #define REG_THROTTLE_WINDOW 60
@@ -63,5 +72,11 @@ unsigned reg_throttle_retry_after(struct reg_throttle *throttle, const char *add
 
 void reg_throttle_record_failure(struct reg_throttle *throttle, const char *address);
 void reg_throttle_record_success(struct reg_throttle *throttle, const char *address);
+
+/*
+ * Replaces the clock THROTTLE reads, in seconds, so that tests can move time.
+ * NULL restores the default, CLOCK_MONOTONIC.
+ */
+void reg_throttle_set_clock_for_test(struct reg_throttle *throttle, time_t (*clock)(void));
 
 #endif

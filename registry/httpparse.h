@@ -26,9 +26,9 @@ int reg_range_parse(const char *header, uint64_t size, uint64_t *ret_first,
 
 /*
  * Parses the Content-Range header of a chunked upload PATCH: "A-B" as the
- * distribution spec writes it, also accepting RFC 9110's "bytes A-B/*" and
- * "bytes A-B/LENGTH".  Returns 0 with the inclusive range, or -EINVAL when it
- * is malformed or B < A.
+ * distribution spec writes it, also accepting RFC 9110's "bytes A-B/LENGTH",
+ * where LENGTH is a number or "*" for an unknown length.  Returns 0 with the
+ * inclusive range, or -EINVAL when it is malformed, B < A, or B >= LENGTH.
  */
 int reg_content_range_parse(const char *header, uint64_t *ret_first, uint64_t *ret_last);
 

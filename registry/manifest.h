@@ -61,7 +61,10 @@ struct reg_manifest {
  * reg_manifest_release), or -EINVAL with a one-line reason in ERR for
  * MANIFEST_INVALID: not JSON, not an object, schemaVersion other than 2
  * (schema 1 included), an unknown media type, a descriptor without a valid
- * mediaType, digest or non-negative size, or a field of the wrong type.
+ * mediaType, digest or non-negative size, a field of the wrong type, or a
+ * duplicate key.  CONTENT_TYPE is compared without its parameters.
+ * Returns -EFBIG, also with a reason in ERR, when LEN is above REG_MANIFEST_MAX,
+ * so that the caller can answer 413 with MANIFEST_INVALID.
  * Returns -ENOMEM when allocation fails.
  */
 int reg_manifest_parse(const char *content_type, const void *body, size_t len,

@@ -46,6 +46,12 @@ bool reg_tag_is_valid(const char *tag);
  */
 int reg_digest_parse(const char *text, struct reg_digest *ret);
 
+/*
+ * Copies SRC into *DST.  A plain struct assignment is wrong for a parsed
+ * digest, because the copy's hex would still point into SRC's text.
+ */
+void reg_digest_copy(struct reg_digest *dst, const struct reg_digest *src);
+
 /* Returns true when TEXT looks like a digest (contains ':'), meaning a manifest
  * reference is to be read as a digest and not as a tag. */
 bool reg_reference_is_digest(const char *text);
