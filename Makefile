@@ -31,7 +31,7 @@ PROGRAMS := $(if $(wildcard registry/main.c),$(B)/edgecr-registry) \
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 CATALOGS := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/edgecr.mo,$(wildcard po/*.po))
 
-.PHONY: all check unit integration run deps bench pot install deb clean
+.PHONY: all check unit integration run deps bench pot install deb check-package clean
 all: $(PROGRAMS) $(CATALOGS) $(if $(wildcard cmdlets/main.c),cmdlet-links)
 
 $(B)/obj/%.o: %.c
@@ -59,19 +59,19 @@ cmdlet-links: $(B)/edgecr-cmdlet
 
 # Unit tests are named after the part they test (test_common_*, test_reg_*,
 # test_agent_*, test_cmdlet_*) and link only that part's library and common.
-UNIT_CFLAGS = $(CFLAGS) -Itests/unit -Iregistry -Iagent -Icmdlets
+UNIT_CFLAGS = $(CFLAGS) -Itests/unit
 $(B)/tests/test_common_%: tests/unit/test_common_%.c tests/unit/unit.h $(B)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/libcommon.a $(LDLIBS)
 $(B)/tests/test_reg_%: tests/unit/test_reg_%.c tests/unit/unit.h $(B)/libregistry.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/libregistry.a $(B)/libcommon.a $(LDLIBS)
+	$(CC) $(UNIT_CFLAGS) -Iregistry -o $@ $< $(B)/libregistry.a $(B)/libcommon.a $(LDLIBS)
 $(B)/tests/test_agent_%: tests/unit/test_agent_%.c tests/unit/unit.h $(B)/libagent.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/libagent.a $(B)/libcommon.a $(LDLIBS)
+	$(CC) $(UNIT_CFLAGS) -Iagent -o $@ $< $(B)/libagent.a $(B)/libcommon.a $(LDLIBS)
 $(B)/tests/test_cmdlet_%: tests/unit/test_cmdlet_%.c tests/unit/unit.h $(B)/libcmdlet.a $(B)/libcommon.a
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(B)/libcmdlet.a $(B)/libcommon.a $(LDLIBS)
+	$(CC) $(UNIT_CFLAGS) -Icmdlets -o $@ $< $(B)/libcmdlet.a $(B)/libcommon.a $(LDLIBS)
 
 $(B)/locale/%/LC_MESSAGES/edgecr.mo: po/%.po
 	@mkdir -p $(dir $@)
@@ -99,34 +99,70 @@ pot:
 	xgettext --keyword=_ --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS \
 		-o po/edgecr.pot $(sort $(wildcard */*.c))
 
-# Install layout: programs in /usr/sbin (agent, registry) and /usr/bin (the
-# cmdlets), catalogs under LOCALEDIR, the unit, sysusers file and default
-# configuration where systemd and Debian look for them.
+# Install layout: programs in SBINDIR (agent, registry) and BINDIR (the
+# cmdlets), the unit, sysusers and tmpfiles files where systemd looks for
+# them on Debian 12, the default configuration, man pages, documentation,
+# the PowerShell module and the catalogs under LOCALEDIR.
 DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/edgecr
+PSMODULEDIR ?= $(PREFIX)/share/powershell/Modules/EdgeCR
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/edgecr \
-		$(DESTDIR)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)/etc/edgecr \
-		$(DESTDIR)$(PREFIX)/share/doc/edgecr $(DESTDIR)$(PREFIX)/share/powershell/Modules/EdgeCR
-	install -m 0755 $(B)/edgecr-agent $(B)/edgecr-registry $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0755 $(B)/edgecr-cmdlet $(DESTDIR)$(PREFIX)/bin/
-	for n in $(CMDLET_NAMES); do ln -sf edgecr-cmdlet $(DESTDIR)$(PREFIX)/bin/$$n; done
-	install -m 0644 packaging/systemd/edgecr-agent.service $(DESTDIR)/lib/systemd/system/
-	install -m 0644 packaging/systemd/sysusers-edgecr.conf $(DESTDIR)$(PREFIX)/lib/sysusers.d/edgecr.conf
-	install -m 0644 packaging/agent.conf $(DESTDIR)/etc/edgecr/agent.conf
-	install -m 0644 README.md README.pt-PT.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/edgecr/
-	install -m 0644 cmdlets/*.ps*1 $(DESTDIR)$(PREFIX)/share/powershell/Modules/EdgeCR/
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/edgecr \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(PSMODULEDIR)
+	install -m 0755 $(B)/edgecr-agent $(B)/edgecr-registry $(DESTDIR)$(SBINDIR)/
+	install -m 0755 $(B)/edgecr-cmdlet $(DESTDIR)$(BINDIR)/
+	for n in $(CMDLET_NAMES); do ln -sf edgecr-cmdlet $(DESTDIR)$(BINDIR)/$$n; done
+	sed -e 's|/usr/sbin/edgecr-agent|$(SBINDIR)/edgecr-agent|' \
+		-e 's|/etc/edgecr/|$(SYSCONFDIR)/edgecr/|' -e 's|/usr/share/doc/edgecr/|$(DOCDIR)/|' \
+		packaging/systemd/edgecr-agent.service > $(DESTDIR)$(UNITDIR)/edgecr-agent.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/edgecr-agent.service
+	install -m 0644 packaging/systemd/sysusers-edgecr.conf $(DESTDIR)$(SYSUSERSDIR)/edgecr.conf
+	install -m 0644 packaging/systemd/tmpfiles-edgecr.conf $(DESTDIR)$(TMPFILESDIR)/edgecr.conf
+	install -m 0644 packaging/agent.conf $(DESTDIR)$(SYSCONFDIR)/edgecr/agent.conf
+	install -m 0644 packaging/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 packaging/man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 README.md README.pt-PT.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 cmdlets/EdgeCR.psd1 cmdlets/EdgeCR.psm1 $(DESTDIR)$(PSMODULEDIR)/
 	for mo in $(CATALOGS); do lang=$${mo#$(B)/locale/}; lang=$${lang%%/*}; \
 		install -D -m 0644 $$mo $(DESTDIR)$(LOCALEDIR)/$$lang/LC_MESSAGES/edgecr.mo; done
 
-# A binary Debian package built from the install tree with dpkg-deb.
-deb: all
-	rm -rf $(B)/deb && $(MAKE) install DESTDIR=$(CURDIR)/$(B)/deb
-	install -d $(B)/deb/DEBIAN
-	sed -e 's/@VERSION@/$(VERSION)/' -e "s/@ARCH@/$$(dpkg --print-architecture)/" \
-		packaging/debian/control.in > $(B)/deb/DEBIAN/control
-	install -m 0755 packaging/debian/postinst packaging/debian/prerm $(B)/deb/DEBIAN/
-	install -m 0644 packaging/debian/conffiles $(B)/deb/DEBIAN/
-	dpkg-deb --root-owner-group --build $(B)/deb $(B)/edgecr_$(VERSION)_$$(dpkg --print-architecture).deb
+# The Debian package is built by dpkg-buildpackage and debhelper, which add
+# the maintainer scripts for the unit, the sysusers and tmpfiles files, the
+# shared library dependencies, stripping and the changelog.  debhelper needs
+# debian/ at the top of a source tree, so this copies the sources and
+# packaging/debian into $(B)/debsrc and builds there.  The result is
+# $(B)/edgecr_$(VERSION)_ARCH.deb; make deb VERSION=... builds another version.
+DEB_ARCH = $(shell dpkg --print-architecture)
+DEB_STAGE = $(B)/debsrc/edgecr-$(VERSION)
+DEB_SOURCES = Makefile README.md README.pt-PT.md common registry agent cmdlets po docs packaging
+deb:
+	rm -rf $(B)/debsrc && mkdir -p $(DEB_STAGE)
+	tar -cf - $(wildcard $(DEB_SOURCES)) | tar -xf - -C $(DEB_STAGE)
+	cp -R packaging/debian $(DEB_STAGE)/debian
+	sed -e 's/@VERSION@/$(VERSION)/' -e "s/@DATE@/$$(date -R)/" \
+		packaging/debian/changelog.in > $(DEB_STAGE)/debian/changelog
+	rm $(DEB_STAGE)/debian/changelog.in
+	cd $(DEB_STAGE) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage --build=binary --no-sign -Jauto
+	mv $(B)/debsrc/edgecr_$(VERSION)_$(DEB_ARCH).deb $(B)/
+
+# Package tests (as root): lintian, systemd-analyze verify, then install,
+# use, upgrade, remove and purge in a Debian 12 chroot; see docs/packaging.md.
+# The upgrade starts from a package of the same tree with a lower version.
+OLD_VERSION ?= $(VERSION)~pkgtest1
+check-package: deb
+	$(MAKE) deb B=$(abspath $(B))/old VERSION='$(OLD_VERSION)'
+	tests/package/run.sh $(B)/edgecr_$(VERSION)_$(DEB_ARCH).deb \
+		$(B)/old/edgecr_$(OLD_VERSION)_$(DEB_ARCH).deb
 
 clean:
 	rm -rf $(B)

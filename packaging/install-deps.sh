@@ -7,7 +7,7 @@ build=(build-essential pkg-config gettext libmicrohttpd-dev libjansson-dev libsq
 	libssl-dev libsystemd-dev libcurl4-openssl-dev)
 # Real clients and servers that the integration tests and benchmarks drive.
 clients=(curl openssl docker.io skopeo podman containerd umoci busybox-static apache2-utils wrk
-	docker-registry sqlite3 jq iproute2)
+	docker-registry sqlite3 jq systemd)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it): sudo make deps" >&2

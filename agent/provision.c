@@ -1,0 +1,301 @@
+/*
+ * Set, Remove and upkeep of the registry; see provision.h.
+ *
+ * A Set runs the same steps whether it is the first call or a later one.  Each
+ * step checks its piece and creates or repairs it.  Later calls therefore keep
+ * the password and certificate that still pass, and replace only what is
+ * missing or broken.  The run ends with a check through the endpoint, as a client
+ * would connect, pinned to the installed server key.
+ */
+#include "provision_private.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fileio.h"
+#include "log.h"
+#include "probe.h"
+
+#define STATE_ENABLED "enabled"
+#define STATE_SOURCE "certificate_source"
+#define REGISTRY_STOP_WAIT_MS 15000
+
+void provision_action(struct provision_run *run, const char *format, ...)
+{
+	char text[AGENT_ACTION_LEN];
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(text, sizeof(text), format, ap);
+	va_end(ap);
+
+	ecr_log(LOG_NOTICE, "registry provisioning: %s", text);
+	if (run->actions->n < AGENT_ACTIONS_MAX)
+		memcpy(run->actions->items[run->actions->n++], text, sizeof(text));
+}
+
+static bool state_is_enabled(struct agent *agent)
+{
+	char *value = NULL;
+	bool enabled;
+
+	if (agent_state_get(agent->state, STATE_ENABLED, &value) < 0)
+		return false;
+	enabled = strcmp(value, "true") == 0;
+	free(value);
+	return enabled;
+}
+
+static void read_source(struct agent *agent, char *ret_source, size_t size)
+{
+	char *value = NULL;
+
+	if (agent_state_get(agent->state, STATE_SOURCE, &value) == 0 &&
+	    strcmp(value, "provided") == 0)
+		snprintf(ret_source, size, "provided");
+	else
+		snprintf(ret_source, size, "issued");
+	free(value);
+}
+
+static int make_dirs(struct provision_run *run)
+{
+	const char *dirs[] = { run->paths->ca_dir, run->paths->registry_dir, run->paths->storage };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		int r = ecr_mkdir_p(dirs[i], 0700);
+
+		if (r < 0) {
+			snprintf(run->err, run->err_size, "failed to create %s: %s", dirs[i], strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int save_state(struct provision_run *run)
+{
+	struct agent_state *state = run->agent->state;
+	int r;
+
+	r = agent_state_set(state, STATE_SOURCE, run->certificate_source);
+	if (r == 0)
+		r = agent_state_set(state, STATE_ENABLED, "true");
+	if (r < 0)
+		snprintf(run->err, run->err_size, "failed to save the agent state: %s", strerror(-r));
+	return r;
+}
+
+static void configure_supervisor(struct provision_run *run)
+{
+	struct agent_supervisor_settings s = { 0 };
+
+	snprintf(s.binary, sizeof(s.binary), "%s", run->config->registry_binary);
+	snprintf(s.config_path, sizeof(s.config_path), "%s", run->paths->registry_conf);
+	s.watchdog_sec = run->config->registry_watchdog_sec;
+	s.start_timeout_sec = run->config->registry_start_timeout_sec;
+	agent_supervisor_configure(run->agent->supervisor, &s);
+}
+
+/* Starts, restarts or reloads the registry so that it serves the files just
+ * checked. */
+static int apply_to_registry(struct provision_run *run)
+{
+	struct agent_supervisor *sup = run->agent->supervisor;
+	struct agent_registry_status status;
+	int r = 0;
+
+	if (access(run->config->registry_binary, X_OK) < 0) {
+		r = -errno;
+		snprintf(run->err, run->err_size, "registry_binary %s cannot be executed: %s",
+			 run->config->registry_binary, strerror(-r));
+		return r;
+	}
+	configure_supervisor(run);
+	agent_supervisor_status(sup, &status);
+
+	if (status.pid > 0 && (run->need_restart ||
+			       (run->need_reload && status.state == AGENT_REGISTRY_STARTING))) {
+		r = agent_supervisor_disable(sup, REGISTRY_STOP_WAIT_MS);
+		agent_supervisor_enable(sup);
+		provision_action(run, "restarted the registry to apply its new configuration");
+	} else if (status.state == AGENT_REGISTRY_STOPPED || status.state == AGENT_REGISTRY_STOPPING) {
+		agent_supervisor_enable(sup);
+		provision_action(run, "started the registry");
+	} else if (status.state == AGENT_REGISTRY_BACKOFF) {
+		agent_supervisor_enable(sup);
+	} else if (run->need_reload) {
+		r = agent_supervisor_reload(sup);
+		provision_action(run, "reloaded the registry's credentials and certificate");
+	}
+	if (r < 0 && r != -ESRCH)
+		snprintf(run->err, run->err_size, "failed to restart the registry: %s", strerror(-r));
+	return r == -ESRCH ? 0 : r;
+}
+
+static int wait_for_endpoint(struct provision_run *run)
+{
+	char name[AGENT_ENDPOINT_MAX], last_error[256];
+	struct agent_probe_target target = {
+		.endpoint_name = name,
+		.ip = run->config->registry_ip,
+		.port = run->config->registry_port,
+		.ca_file = run->paths->trust_ca,
+		.pinned_key = run->pinned_key,
+		.credentials = &run->credentials,
+	};
+	int r;
+
+	r = agent_endpoint_name(run->config, name);
+	if (r < 0)
+		return r;
+	r = agent_probe_wait(&target, 200, run->config->registry_start_timeout_sec * 1000,
+			     &run->agent->stopping, last_error, sizeof(last_error));
+	if (r == -ETIMEDOUT) {
+		struct agent_registry_status status;
+
+		agent_supervisor_status(run->agent->supervisor, &status);
+		snprintf(run->err, run->err_size, "the registry did not respond on https://%s:%u/v2/ within %u s: %s; registry state %s, last exit: %s",
+			 name, run->config->registry_port, run->config->registry_start_timeout_sec,
+			 last_error, agent_registry_state_name(status.state),
+			 status.last_exit[0] ? status.last_exit : "none");
+	} else if (r == -ECANCELED) {
+		snprintf(run->err, run->err_size, "the agent is stopping");
+	}
+	return r;
+}
+
+/* The steps of a Set; caller holds provision_lock. */
+static int provision_run_set(struct provision_run *run, const struct agent_set_options *o)
+{
+	int r;
+
+	if (o->chain_pem) {
+		r = provision_check_provided(run, o);
+		if (r < 0)
+			return r;
+	}
+
+	r = make_dirs(run);
+	if (r == 0)
+		r = provision_ensure_password(run, o->rotate_password);
+	if (r == 0)
+		r = provision_ensure_credentials_file(run, o->rotate_password);
+	if (r == 0)
+		r = provision_ensure_certificate(run, o);
+	if (r == 0)
+		r = provision_ensure_registry_conf(run);
+	if (r == 0)
+		r = save_state(run);
+	if (r == 0)
+		r = apply_to_registry(run);
+	if (r == 0)
+		r = wait_for_endpoint(run);
+	return r;
+}
+
+int agent_provision_set(struct agent *agent, const struct agent_set_options *options,
+			struct agent_actions *ret_actions, char *err, size_t err_size)
+{
+	struct agent_actions actions = { .n = 0 };
+	struct provision_run run = {
+		.agent = agent, .paths = &agent->paths, .actions = &actions,
+		.err = err, .err_size = err_size,
+	};
+	int r;
+
+	pthread_mutex_lock(&agent->provision_lock);
+	run.config = agent->config;
+	run.was_enabled = state_is_enabled(agent);
+	read_source(agent, run.certificate_source, sizeof(run.certificate_source));
+
+	r = provision_run_set(&run, options);
+	pthread_mutex_unlock(&agent->provision_lock);
+
+	agent_credentials_clear(&run.credentials);
+	if (r == 0)
+		*ret_actions = actions;
+	return r;
+}
+
+static int remove_tree_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	return remove(path) < 0 ? -1 : 0;
+}
+
+static int remove_files(struct agent *agent, bool purge, char *err, size_t err_size)
+{
+	const struct agent_paths *p = &agent->paths;
+	const char *files[] = { p->credentials, p->server_cert, p->server_key, p->trust_ca,
+				p->password, p->registry_conf };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (unlink(files[i]) < 0 && errno != ENOENT) {
+			snprintf(err, err_size, "failed to remove %s: %s", files[i], strerror(errno));
+			return -errno;
+		}
+	}
+	if (purge && nftw(p->storage, remove_tree_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 &&
+	    errno != ENOENT) {
+		snprintf(err, err_size, "failed to remove the stored images in %s: %s",
+			 p->storage, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int agent_provision_remove(struct agent *agent, bool purge, char *err, size_t err_size)
+{
+	int r;
+
+	pthread_mutex_lock(&agent->provision_lock);
+	r = agent_supervisor_disable(agent->supervisor, REGISTRY_STOP_WAIT_MS);
+	if (r < 0) {
+		snprintf(err, err_size, "the registry did not stop within %d ms", REGISTRY_STOP_WAIT_MS);
+		goto out;
+	}
+
+	/* Disabled first, so a crash between the steps leaves no half-enabled
+	 * registry for the next start to restore. */
+	r = agent_state_delete(agent->state, STATE_ENABLED);
+	if (r == 0)
+		r = agent_state_delete(agent->state, STATE_SOURCE);
+	if (r < 0) {
+		snprintf(err, err_size, "failed to save the agent state: %s", strerror(-r));
+		goto out;
+	}
+	r = remove_files(agent, purge, err, err_size);
+	if (r == 0)
+		ecr_log(LOG_NOTICE, "registry removed%s", purge ? ", stored images deleted" : "");
+
+out:
+	pthread_mutex_unlock(&agent->provision_lock);
+	return r;
+}
+
+void agent_provision_maintain(struct agent *agent, const char *why)
+{
+	struct agent_set_options none = { 0 };
+	struct agent_actions actions;
+	char err[1024] = "";
+	bool enabled;
+	int r;
+
+	pthread_mutex_lock(&agent->provision_lock);
+	enabled = state_is_enabled(agent);
+	pthread_mutex_unlock(&agent->provision_lock);
+	if (!enabled)
+		return;
+
+	r = agent_provision_set(agent, &none, &actions, err, sizeof(err));
+	if (r < 0 && r != -ECANCELED)
+		ecr_log(LOG_ERR, "registry check (%s) failed: %s", why, err);
+	else if (r == 0)
+		ecr_log(LOG_INFO, "registry check (%s): %zu actions, registry answering", why,
+			actions.n);
+}
