@@ -3,11 +3,12 @@
 # Helpers for the integration tests that drive real container clients
 # (docker, skopeo, podman, ctr, curl) against a registry on 127.0.0.1.
 #
-# Source this file from a t_*.sh script, then call it_init. Everything a test
-# starts or writes outside its temporary directory is recorded here and undone
-# by the EXIT trap: daemons are stopped by PID, mounts under the temporary
-# directory are unmounted, and the /etc/hosts line and /etc/docker/certs.d
-# folders are removed.
+# Source this file from a t_*.sh script, then call it_init. What the helpers
+# start or write outside the test's temporary directory is recorded here and
+# undone by the EXIT trap. It stops daemons by PID and unmounts what is
+# mounted under the temporary directory. It also removes the /etc/hosts line,
+# the /etc/docker/certs.d folders and the empty run-time folders of the
+# clients.
 #
 # Environment read here:
 #   EDGECR_IMPL       edgecr (default) or reference (CNCF distribution 2.8.2,
@@ -15,8 +16,7 @@
 #   EDGECR_REGISTRY   path of the edgecr binary, relative to the repository
 #                     root unless absolute (default build/edgecr-registry)
 #   IT_KEEP=1         keep the temporary directory after the test
-#   IT_REG_LOGLEVEL   log level of the reference registry (default info;
-#                     debug also logs request headers)
+#   IT_REG_LOGLEVEL   log level of the reference registry (default info)
 #
 # Each check prints one TAP-style line, "ok - NAME" or "not ok - NAME: REASON",
 # with diagnostics on following lines that start with "#".
@@ -42,6 +42,19 @@ IT_HOSTS_MARKER=      # comment that tags our /etc/hosts line
 IT_CLEANUP_HOOKS=()   # commands run first by it_cleanup
 IT_VARLIB_CACHE_EXISTED=
 
+# Paths that the clients create outside the test's directory regardless of
+# their options (dockerd 20.10, its containerd 1.6 shims, podman 4.3 with CNI,
+# runc), deepest first. Clean-up removes those that did not exist before the
+# test, directories only when empty because another test may be using them.
+IT_SYSTEM_PATHS=(
+    /run/containerd/s /run/containerd
+    /run/docker/plugins /run/docker
+    /run/containers/networks /run/containers
+    /run/runc
+    /etc/cni/net.d/cni.lock
+)
+IT_SYSTEM_PATHS_NEW=()
+
 # ---------------------------------------------------------------------------
 # Set-up and clean-up
 
@@ -65,14 +78,22 @@ it_init() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
 
-    # skopeo and podman (containers/image) keep a blob-info cache in
-    # /var/lib/containers/cache when run as root, and no option moves it.
-    # Remember whether it was there, so clean-up can remove one we caused.
+    # containers/image (skopeo, podman) keeps a blob-info cache in
+    # /var/lib/containers/cache when run as root, and skopeo has no option to
+    # move it. skopeo 1.9.3 did not create it while /var/lib/containers was
+    # missing. Remember whether it existed, so clean-up can remove ours.
     if [ -e /var/lib/containers ]; then
         IT_VARLIB_CACHE_EXISTED=1
     else
         IT_VARLIB_CACHE_EXISTED=0
     fi
+
+    local path
+    for path in "${IT_SYSTEM_PATHS[@]}"; do
+        if [ ! -e "$path" ]; then
+            IT_SYSTEM_PATHS_NEW+=("$path")
+        fi
+    done
 }
 
 # Create a private temporary directory under /tmp/edgecr-it-* and set IT_DIR.
@@ -97,11 +118,20 @@ it_track_pid() {
     IT_PID_NAMES+=("$2")
 }
 
-# Stop one process by PID: SIGTERM, then SIGKILL after TIMEOUT seconds.
+# Stop one process by PID: SIGTERM, then SIGKILL after TIMEOUT seconds. Only
+# a child of this shell is signalled, so that a PID reused by another
+# program after our daemon exited is left alone.
 it_stop_pid() {
-    local pid=$1 name=${2:-process} timeout=${3:-20} i
+    local pid=$1 name=${2:-process} timeout=${3:-20} i ppid
 
     if ! kill -0 "$pid" 2>/dev/null; then
+        return 0
+    fi
+    # Field 4 of /proc/PID/stat is the parent PID. The command name in field 2
+    # may contain spaces, so the fields are counted after its closing bracket.
+    ppid=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f2)
+    if [ "$ppid" != "$$" ]; then
+        echo "# not stopping pid $pid: it is no longer the $name this test started" >&2
         return 0
     fi
     kill -TERM "$pid" 2>/dev/null
@@ -146,8 +176,14 @@ it_cleanup() {
     done
 
     it_hosts_remove
-    for i in "${IT_CERTSD_DIRS[@]}"; do
-        rm -rf -- "$i"
+    # Newest first, so that a certs.d we created is removed only when empty:
+    # other tests may have added their own folders to it meanwhile.
+    for ((i = ${#IT_CERTSD_DIRS[@]} - 1; i >= 0; i--)); do
+        if [ "${IT_CERTSD_DIRS[i]}" = /etc/docker/certs.d ]; then
+            rmdir /etc/docker/certs.d 2>/dev/null
+        else
+            rm -rf -- "${IT_CERTSD_DIRS[i]}"
+        fi
     done
     if [ "$IT_VARLIB_CACHE_EXISTED" = 0 ]; then
         # NOTE: a test of another developer running at the same moment may
@@ -157,10 +193,21 @@ it_cleanup() {
         rmdir /var/lib/containers/cache /var/lib/containers 2>/dev/null
     fi
 
+    for i in "${IT_SYSTEM_PATHS_NEW[@]}"; do
+        if [ -d "$i" ]; then
+            rmdir -- "$i" 2>/dev/null
+        elif [ -f "$i" ] && [ ! -s "$i" ]; then
+            rm -f -- "$i"
+        fi
+    done
+
     if [ -n "$IT_DIR" ] && [ -d "$IT_DIR" ]; then
         it_unmount_under "$IT_DIR"
         if [ "${IT_KEEP:-0}" = 1 ]; then
             echo "# kept $IT_DIR" >&2
+        elif awk -v d="$IT_DIR/" 'index($5, d) == 1 { found = 1 } END { exit !found }' \
+            /proc/self/mountinfo; then
+            echo "# kept $IT_DIR because mounts under it remain; unmount them and remove it" >&2
         else
             rm -rf -- "$IT_DIR"
         fi
@@ -171,12 +218,12 @@ it_cleanup() {
 # Print a free TCP port of 127.0.0.1 in 15000-15999 that this shell has not
 # handed out before.
 it_free_port() {
-    local port tries taken
+    local port tries used_port
 
     for ((tries = 0; tries < 200; tries++)); do
         port=$((IT_PORT_MIN + RANDOM % (IT_PORT_MAX - IT_PORT_MIN + 1)))
-        for taken in "${IT_PORTS_TAKEN[@]}"; do
-            if [ "$taken" = "$port" ]; then
+        for used_port in "${IT_PORTS_TAKEN[@]}"; do
+            if [ "$used_port" = "$port" ]; then
                 continue 2
             fi
         done
@@ -228,8 +275,8 @@ it_not_ok() {
     it_registry_log_tail
 }
 
-# Run a command; the check passes when it exits 0. The command's output is
-# kept in IT_OUT for later checks.
+# Run a command, which passes the check when it exits 0. Its output is kept
+# in IT_OUT for later checks.
 it_check() {
     local name=$1 rc
     shift
@@ -244,7 +291,25 @@ it_check() {
     return 1
 }
 
-# Run a command; the check passes when it exits non-zero.
+# Like it_check, but keep the command's standard output byte for byte in
+# FILE (command substitution would drop trailing newlines) and its standard
+# error in IT_OUT.
+it_check_stdout() {
+    local name=$1 file=$2 rc
+    shift 2
+
+    "$@" >"$file" 2>"$file.stderr"
+    rc=$?
+    IT_OUT=$(cat "$file.stderr")
+    if [ "$rc" -eq 0 ]; then
+        it_ok "$name"
+        return 0
+    fi
+    it_not_ok "$name" "expected exit 0 from '$*', got $rc" "$IT_OUT"
+    return 1
+}
+
+# Run a command, which passes the check when it exits non-zero.
 it_check_fails() {
     local name=$1 rc
     shift
@@ -259,14 +324,16 @@ it_check_fails() {
     return 1
 }
 
+# Pass when ACTUAL equals EXPECTED. DETAIL, such as a response body, is
+# printed on failure.
 it_assert_eq() {
-    local name=$1 expected=$2 actual=$3
+    local name=$1 expected=$2 actual=$3 detail=${4:-}
 
     if [ "$expected" = "$actual" ]; then
         it_ok "$name"
         return 0
     fi
-    it_not_ok "$name" "expected '$expected', got '$actual'"
+    it_not_ok "$name" "expected '$expected', got '$actual'" "$detail"
     return 1
 }
 
@@ -374,26 +441,31 @@ it_docker_trust() {
     if [ -e "$dir" ]; then
         it_bail "$dir already exists; another test may be using port ${hostport##*:}"
     fi
-    mkdir -p "$dir" && cp "$REG_CA_DIR/ca.crt" "$dir/ca.crt" || return 1
+    if [ ! -d /etc/docker/certs.d ]; then
+        mkdir -p /etc/docker/certs.d || return 1
+        IT_CERTSD_DIRS+=(/etc/docker/certs.d)
+    fi
+    mkdir "$dir" || return 1
     IT_CERTSD_DIRS+=("$dir")
+    cp "$REG_CA_DIR/ca.crt" "$dir/ca.crt" || return 1
 }
 
 # ---------------------------------------------------------------------------
 # Registry under test
 
 # Start the registry chosen by EDGECR_IMPL with TLS and Basic auth on a free
-# port of 127.0.0.1, wait until GET /v2/ answers, and export:
+# port of 127.0.0.1, wait until GET /v2/ responds, and export:
 #   REG_HOST    name that resolves to 127.0.0.1 and matches the certificate
 #   REG_PORT    port
 #   REG         REG_HOST:REG_PORT, the registry part of image references
 #   REG_URL     https://REG
 #   REG_USER, REG_PASS   the accepted credentials
 #   REG_PID     PID of the registry process
-#   REG_CA_DIR  folder that holds only ca.crt
+#   REG_CA_DIR  folder that contains only ca.crt
 #   REG_LOG     file that receives the registry's log
 # Also adds the /etc/hosts line for REG_HOST.
 it_registry_start() {
-    local impl=${EDGECR_IMPL:-edgecr} dir="$IT_DIR/registry" code i
+    local impl=${EDGECR_IMPL:-edgecr} dir="$IT_DIR/registry"
 
     mkdir -p "$dir/storage" || return 1
     it_make_certs "$dir/tls" || it_bail "certificate generation failed: $(tail -n 5 "$dir/tls/openssl.log")"
@@ -414,8 +486,28 @@ it_registry_start() {
     reference) it_registry_start_reference "$dir" ;;
     *) it_bail "unknown EDGECR_IMPL '$impl' (use edgecr or reference)" ;;
     esac
-    export REG_PID
+    it_registry_wait
+}
 
+# Stop the registry with SIGTERM and start it again on the same port, storage
+# and credentials, for checks that data survives a restart.
+it_registry_restart() {
+    local impl=${EDGECR_IMPL:-edgecr} dir="$IT_DIR/registry"
+
+    it_stop_pid "$REG_PID" registry
+    echo "--- restart" >>"$REG_LOG"
+    case $impl in
+    edgecr) it_registry_launch_edgecr "$dir" ;;
+    reference) it_registry_launch_reference "$dir" ;;
+    esac
+    it_registry_wait
+}
+
+# Wait until GET /v2/ on the registry returns 200 or 401, for at most 20s.
+it_registry_wait() {
+    local impl=${EDGECR_IMPL:-edgecr} code i
+
+    export REG_PID
     for ((i = 0; i < 200; i++)); do
         if ! kill -0 "$REG_PID" 2>/dev/null; then
             it_bail "registry ($impl) exited during start-up"
@@ -444,10 +536,19 @@ it_registry_start_edgecr() {
     printf '%s' "$REG_PASS" | "$bin" passwd "$REG_USER" --auth-file "$dir/auth" \
         >"$dir/passwd.log" 2>&1 ||
         it_bail "'edgecr-registry passwd' failed: $(tail -n 5 "$dir/passwd.log")"
+    it_registry_launch_edgecr "$dir"
+}
 
+it_registry_launch_edgecr() {
+    local dir=$1 bin=${EDGECR_REGISTRY:-build/edgecr-registry}
+
+    case $bin in
+    /*) ;;
+    *) bin=$IT_REPO_ROOT/$bin ;;
+    esac
     "$bin" --listen "127.0.0.1:$REG_PORT" --root "$dir/storage" \
         --tls-cert "$dir/tls/server.crt" --tls-key "$dir/tls/server.key" \
-        --auth-file "$dir/auth" >"$REG_LOG" 2>&1 &
+        --auth-file "$dir/auth" >>"$REG_LOG" 2>&1 &
     REG_PID=$!
     it_track_pid "$REG_PID" edgecr-registry
 }
@@ -483,7 +584,11 @@ health:
   storagedriver:
     enabled: false
 EOF
-    docker-registry serve "$dir/config.yml" >"$REG_LOG" 2>&1 &
+    it_registry_launch_reference "$dir"
+}
+
+it_registry_launch_reference() {
+    docker-registry serve "$1/config.yml" >>"$REG_LOG" 2>&1 &
     REG_PID=$!
     it_track_pid "$REG_PID" docker-registry
 }
@@ -491,8 +596,8 @@ EOF
 # Print the last lines of the registry log, once per failed check.
 it_registry_log_tail() {
     if [ -n "${REG_LOG:-}" ] && [ -s "$REG_LOG" ]; then
-        echo "#   registry log (last 15 lines):"
-        tail -n 15 "$REG_LOG" | cut -c1-400 | sed 's/^/#   | /'
+        echo "#   registry log (last 10 lines):"
+        tail -n 10 "$REG_LOG" | cut -c1-300 | sed 's/^/#   | /'
     fi
 }
 
@@ -506,6 +611,16 @@ it_curl() {
 # curl with the registry's credentials.
 it_curl_auth() {
     it_curl -u "$REG_USER:$REG_PASS" "$@"
+}
+
+# Print the value of header NAME (case-insensitive) from the response to a
+# HEAD request for the manifest REPO:REF sent with the Accept value ACCEPT.
+it_manifest_header() {
+    local repo=$1 ref=$2 accept=$3 name=$4
+
+    it_curl_auth -I -H "Accept: $accept" "$REG_URL/v2/$repo/manifests/$ref" |
+        tr -d '\r' |
+        awk -v n="$(echo "$name:" | tr '[:upper:]' '[:lower:]')" 'tolower($1) == n { print $2 }'
 }
 
 # Print the Docker-Content-Digest of REPO:REF from a HEAD request sent with
@@ -536,6 +651,43 @@ it_build_rootfs() {
         printf '%s\n' "$label" >"$dir/etc/it-label"
     fi
     tar --numeric-owner --owner=0 --group=0 -C "$dir" -cf "$dir.tar" .
+}
+
+# Import a busybox image into dockerd as IMAGE (name:tag). LABEL makes its
+# content differ from other images (default: IMAGE).
+it_docker_import_busybox() {
+    local image=$1 label=${2:-$1} work
+
+    work=$(mktemp -d "$IT_DIR/rootfs-XXXXXX") || return 1
+    it_build_rootfs "$work/rootfs" "$label" || return 1
+    docker import --change 'CMD ["/bin/sh"]' "$work/rootfs.tar" "$image" >"$work.log" 2>&1 || {
+        cat "$work.log" >&2
+        return 1
+    }
+    rm -rf "$work" "$work.log"
+}
+
+# Import a busybox image into podman's storage as IMAGE with the
+# architecture ARCH in its config (default amd64). The binary stays the
+# amd64 busybox, so images of other architectures are only pushed and pulled,
+# never run.
+it_podman_import_busybox() {
+    local image=$1 arch=${2:-amd64} work
+
+    work=$(mktemp -d "$IT_DIR/rootfs-XXXXXX") || return 1
+    it_build_rootfs "$work/rootfs" "$image $arch" || return 1
+    podman import --arch "$arch" --change 'CMD ["/bin/sh"]' "$work/rootfs.tar" "$image" \
+        >"$work.log" 2>&1 || {
+        cat "$work.log" >&2
+        return 1
+    }
+    rm -rf "$work" "$work.log"
+}
+
+# Import the pair NAME:amd64 and NAME:arm64 into podman's storage, for
+# multi-architecture manifest lists.
+it_podman_build_multiarch() {
+    it_podman_import_busybox "$1:amd64" amd64 && it_podman_import_busybox "$1:arm64" arm64
 }
 
 # Write an incompressible file of SIZE_MIB mebibytes.
@@ -624,7 +776,9 @@ it_dockerd_start() {
     local dir="$IT_DIR/docker" exec_root="$IT_DIR/dx" sock="$IT_DIR/docker.sock"
 
     mkdir -p "$dir/data" "$dir/config" "$exec_root" || return 1
-    echo '{}' >"$dir/daemon.json"
+    # dockerd 20.10 writes its trust key to /etc/docker/key.json unless
+    # deprecated-key-path names another file.
+    printf '{"deprecated-key-path": "%s"}\n' "$dir/key.json" >"$dir/daemon.json"
     dockerd --config-file "$dir/daemon.json" \
         --iptables=false --ip6tables=false --bridge=none --ip-masq=false \
         --storage-driver=vfs --data-root="$dir/data" --exec-root="$exec_root" \
@@ -633,6 +787,7 @@ it_dockerd_start() {
     IT_DOCKERD_PID=$!
     it_track_pid "$IT_DOCKERD_PID" dockerd
     export DOCKER_HOST="unix://$sock" DOCKER_CONFIG="$dir/config"
+    # For tests that print the daemon's log when a check fails.
     IT_DOCKERD_LOG="$dir/dockerd.log"
 
     if ! it_wait_socket "$sock" "$IT_DOCKERD_PID" 60; then
@@ -714,6 +869,7 @@ EOF
     containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 &
     IT_CONTAINERD_PID=$!
     it_track_pid "$IT_CONTAINERD_PID" containerd
+    # For tests that print the daemon's log when a check fails.
     IT_CONTAINERD_LOG="$dir/containerd.log"
     IT_CTR=(ctr -a "$sock" -n edgecr-it)
 
