@@ -1,0 +1,129 @@
+/*
+ * Command-line parsing; see cli.h.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "config.h"
+#include "i18n.h"
+
+enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ROOT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_AUTH_FILE,
+       OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
+
+static const struct option options[] = {
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "root", required_argument, NULL, OPT_ROOT },
+	{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+	{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
+	{ "auth-file", required_argument, NULL, OPT_AUTH_FILE },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Config key each overriding option sets, indexed by option - OPT_LISTEN. */
+static const char *const option_keys[] = {
+	"listen", "root", "tls_cert", "tls_key", "auth_file", "log_level",
+};
+
+void reg_cli_usage(FILE *out)
+{
+	fputs(_("Usage: edgecr-registry [OPTION]...\n"
+		"       edgecr-registry passwd USER --auth-file FILE\n"
+		"Serve the OCI Distribution (Docker Registry v2) API.\n"
+		"\n"
+		"  --config FILE       read settings from FILE (default: built-in defaults)\n"
+		"  --listen ADDR:PORT  address and TCP port to listen on (default 0.0.0.0:31001)\n"
+		"  --root DIR          storage root for blobs, uploads and metadata.db\n"
+		"  --tls-cert FILE     PEM certificate chain; serve HTTPS (needs --tls-key)\n"
+		"  --tls-key FILE      PEM private key of the certificate\n"
+		"  --auth-file FILE    credentials file; require HTTP Basic authentication\n"
+		"  --log-level LEVEL   debug, info, notice, warning or err (default info)\n"
+		"  --help              show this help and exit\n"
+		"  --version           show the version and exit\n"
+		"\n"
+		"Options override the keys of the same name in the configuration file.\n"
+		"\n"
+		"passwd USER --auth-file FILE\n"
+		"  Add USER to FILE or replace its password.  The password is read from\n"
+		"  standard input up to its end; one trailing newline is dropped.\n"
+		"\n"
+		"Signals: SIGHUP reloads the credentials file and the TLS certificate;\n"
+		"SIGTERM and SIGINT stop the server after in-flight requests finish.\n"), out);
+}
+
+static int parse_passwd(int argc, char **argv, struct reg_cli *cli, char *err, size_t err_size)
+{
+	int c;
+
+	cli->action = REG_CLI_PASSWD;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (c != OPT_AUTH_FILE) {
+			snprintf(err, err_size, _("passwd accepts only --auth-file FILE"));
+			return -EINVAL;
+		}
+		cli->auth_file = optarg;
+	}
+	if (optind != argc - 1 || !cli->auth_file) {
+		snprintf(err, err_size, _("usage: edgecr-registry passwd USER --auth-file FILE"));
+		return -EINVAL;
+	}
+	cli->passwd_user = argv[optind];
+	return 0;
+}
+
+static int parse_option(int c, struct reg_cli *cli, char *err, size_t err_size)
+{
+	switch (c) {
+	case OPT_CONFIG:
+		cli->config_path = optarg;
+		return 0;
+	case OPT_HELP:
+		cli->action = REG_CLI_HELP;
+		return 0;
+	case OPT_VERSION:
+		cli->action = REG_CLI_VERSION;
+		return 0;
+	case OPT_LISTEN ... OPT_LOG_LEVEL:
+		cli->keys[cli->n_overrides] = option_keys[c - OPT_LISTEN];
+		cli->values[cli->n_overrides++] = optarg;
+		return 0;
+	default:
+		/* getopt has already printed what was wrong. */
+		snprintf(err, err_size, _("invalid command line"));
+		return -EINVAL;
+	}
+}
+
+int reg_cli_parse(int argc, char **argv, struct reg_cli *ret, char *err, size_t err_size)
+{
+	struct reg_cli cli = { .action = REG_CLI_SERVE };
+	int c, r;
+
+	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
+		r = parse_passwd(argc - 1, argv + 1, &cli, err, err_size);
+	else
+		r = 0;
+	while (r == 0 && cli.action == REG_CLI_SERVE &&
+	       (c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (cli.n_overrides == REG_CLI_OVERRIDES_MAX) {
+			snprintf(err, err_size, _("too many options"));
+			return -EINVAL;
+		}
+		r = parse_option(c, &cli, err, err_size);
+	}
+	if (r == 0 && cli.action == REG_CLI_SERVE && optind < argc) {
+		snprintf(err, err_size, _("unexpected argument \"%s\""), argv[optind]);
+		r = -EINVAL;
+	}
+	if (r < 0)
+		return r;
+	*ret = cli;
+	return 0;
+}

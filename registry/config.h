@@ -1,0 +1,67 @@
+/*
+ * The registry's settings: embedded defaults, then the configuration file,
+ * then command-line options, each overriding the one before.
+ *
+ * Every key is documented with its default in docs/registry.md.  A bad value
+ * is reported as "KEY: invalid value \"VALUE\": reason" before anything
+ * listens, so the operator sees which line to fix.
+ */
+#ifndef EDGECR_REG_CONFIG_H
+#define EDGECR_REG_CONFIG_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define REG_CONFIG_DEFAULT_LISTEN "0.0.0.0:31001"
+#define REG_CONFIG_DEFAULT_ROOT "/var/lib/edgecr/registry"
+#define REG_CONFIG_DEFAULT_REALM "edgecr"
+
+struct reg_config {
+	char *listen;             /* ADDR:PORT, "[V6ADDR]:PORT" for IPv6 */
+	char *root;               /* storage root */
+	char *tls_cert;           /* PEM certificate chain; TLS when set */
+	char *tls_key;            /* PEM private key, set together with tls_cert */
+	char *auth_file;          /* credentials file; Basic auth when set */
+	char *realm;              /* realm of the WWW-Authenticate challenge */
+	char *endpoint;           /* "https://host:port" prefix for Location, or NULL */
+	int log_priority;         /* LOG_ERR..LOG_DEBUG */
+	unsigned max_connections; /* concurrent client connections */
+	unsigned connection_timeout;  /* seconds a connection may stay idle */
+	unsigned upload_idle_timeout; /* seconds before an untouched upload is removed */
+	unsigned shutdown_timeout;    /* seconds in-flight requests get on SIGTERM */
+
+	/* Parsed form of listen, filled by reg_config_validate. */
+	struct sockaddr_storage listen_addr;
+	socklen_t listen_addr_len;
+};
+
+/* Fills *CONFIG with the embedded defaults.  Returns 0 or -ENOMEM. */
+int reg_config_init(struct reg_config *config);
+
+/* Frees what *CONFIG owns; a released config may be released again. */
+void reg_config_release(struct reg_config *config);
+
+/*
+ * Sets KEY to VALUE.  Returns 0; -EINVAL with "KEY: ..." in ERR for an unknown
+ * key or a bad value; -ENOMEM.  Used for the file and for the options.
+ */
+int reg_config_set(struct reg_config *config, const char *key, const char *value,
+		   char *err, size_t err_size);
+
+/* Reads the configuration file PATH into CONFIG.  Returns 0 or a negative
+ * errno with "PATH:LINE: ..." in ERR. */
+int reg_config_load(struct reg_config *config, const char *path, char *err, size_t err_size);
+
+/*
+ * Checks the settings as a whole (tls_cert and tls_key together, listen
+ * parseable) and fills listen_addr.  Returns 0 or -EINVAL with a reason in ERR.
+ */
+int reg_config_validate(struct reg_config *config, char *err, size_t err_size);
+
+/*
+ * Parses "ADDR:PORT" or "[V6ADDR]:PORT" with a numeric address into *RET and
+ * *RET_LEN.  Returns 0 or -EINVAL.
+ */
+int reg_config_parse_listen(const char *text, struct sockaddr_storage *ret, socklen_t *ret_len);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * edgecr-registry: parses the command line, loads the settings, opens the
+ * storage, starts the server and runs the signal and watchdog loop.
+ *
+ * SIGHUP, SIGTERM and SIGINT are blocked in every thread and taken with
+ * sigtimedwait by the main thread only, so no handler runs inside a request.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "config.h"
+#include "context.h"
+#include "i18n.h"
+#include "log.h"
+#include "notify.h"
+#include "passwd.h"
+#include "server.h"
+#include "upload.h"
+
+/* How often stale uploads are looked for. */
+#define EXPIRE_INTERVAL_SECONDS 600
+
+static int config_build(const struct reg_cli *cli, struct reg_config *config)
+{
+	char err[1024];
+	int r;
+
+	r = reg_config_init(config);
+	if (r == 0 && cli->config_path)
+		r = reg_config_load(config, cli->config_path, err, sizeof(err));
+	else if (r < 0)
+		snprintf(err, sizeof(err), "%s", strerror(-r));
+	for (size_t i = 0; r == 0 && i < cli->n_overrides; i++)
+		r = reg_config_set(config, cli->keys[i], cli->values[i], err, sizeof(err));
+	if (r == 0)
+		r = reg_config_validate(config, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, _("edgecr-registry: invalid configuration: %s\n"), err);
+	return r;
+}
+
+static void reload(struct reg_server *server, const struct reg_context *ctx)
+{
+	char err[1024];
+	int failed = 0;
+
+	if (ctx->auth && reg_auth_reload(ctx->auth, err, sizeof(err)) < 0) {
+		ecr_log(LOG_ERR, "credentials reload failed, keeping the previous users: %s", err);
+		failed = 1;
+	}
+	if (reg_server_reload_tls(server, err, sizeof(err)) < 0) {
+		ecr_log(LOG_ERR, "certificate reload failed, keeping the previous certificate: %s", err);
+		failed = 1;
+	}
+	ecr_log(LOG_NOTICE, "reload %s", failed ? "partly failed" : "done");
+	reg_notify_status(failed ? "Serving; last reload failed" : "Serving; reloaded");
+}
+
+static struct timespec loop_period(uint64_t watchdog_usec)
+{
+	struct timespec period = { 1, 0 };
+
+	if (watchdog_usec > 0 && watchdog_usec < 1000000)
+		period = (struct timespec){ 0, (long)watchdog_usec * 1000 };
+	return period;
+}
+
+/* Serves until SIGTERM or SIGINT. */
+static void run(struct reg_server *server, const struct reg_context *ctx, const sigset_t *signals)
+{
+	uint64_t watchdog_usec = reg_notify_watchdog_interval_usec();
+	struct timespec period = loop_period(watchdog_usec);
+	time_t next_expiry = 0;
+	int sig;
+
+	for (;;) {
+		sig = sigtimedwait(signals, NULL, &period);
+		if (sig == SIGTERM || sig == SIGINT) {
+			ecr_log(LOG_NOTICE, "received %s, stopping", strsignal(sig));
+			return;
+		}
+		if (sig == SIGHUP)
+			reload(server, ctx);
+
+		if (watchdog_usec > 0)
+			reg_notify_watchdog();
+		reg_server_tick(server);
+		if (time(NULL) >= next_expiry) {
+			int removed = reg_upload_expire(ctx, ctx->config->upload_idle_timeout);
+
+			if (removed > 0)
+				ecr_log(LOG_INFO, "removed %d uploads idle for %u s", removed,
+					ctx->config->upload_idle_timeout);
+			next_expiry = time(NULL) + EXPIRE_INTERVAL_SECONDS;
+		}
+	}
+}
+
+/* Blocks the signals the main loop takes into *SIGNALS; called before any
+ * thread starts, so every thread inherits the mask. */
+static void signals_block(sigset_t *signals)
+{
+	sigemptyset(signals);
+	sigaddset(signals, SIGTERM);
+	sigaddset(signals, SIGINT);
+	sigaddset(signals, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int serve(const struct reg_cli *cli)
+{
+	struct reg_config config;
+	struct reg_context ctx = { 0 };
+	struct reg_server *server = NULL;
+	char err[1024], status[256];
+	sigset_t signals;
+	int r;
+
+	r = config_build(cli, &config);
+	if (r < 0)
+		goto out;
+	ecr_log_set_max_priority(config.log_priority);
+
+	signals_block(&signals);
+
+	r = reg_context_init(&ctx, &config, err, sizeof(err));
+	if (r == 0)
+		r = reg_server_new(&ctx, &server, err, sizeof(err));
+	if (r < 0) {
+		ecr_log(LOG_ERR, "start-up failed: %s", err);
+		fprintf(stderr, _("edgecr-registry: %s\n"), err);
+		goto out;
+	}
+
+	snprintf(status, sizeof(status), "Serving on %s (%s, %s)", config.listen,
+		 config.tls_cert ? "TLS" : "plain HTTP", config.auth_file ? "Basic auth" : "no auth");
+	ecr_log(LOG_NOTICE, "%s, storage root %s", status, config.root);
+	reg_notify_ready(status);
+
+	run(server, &ctx, &signals);
+
+	reg_notify_stopping("Stopping: finishing in-flight requests");
+	reg_server_stop(server, config.shutdown_timeout);
+	ecr_log(LOG_NOTICE, "stopped");
+out:
+	reg_context_release(&ctx);
+	reg_config_release(&config);
+	return r < 0 ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct reg_cli cli;
+	char err[1024];
+
+	ecr_i18n_init();
+	ecr_log_init("edgecr-registry");
+
+	if (reg_cli_parse(argc, argv, &cli, err, sizeof(err)) < 0) {
+		fprintf(stderr, _("edgecr-registry: %s\nTry \"edgecr-registry --help\".\n"), err);
+		return 2;
+	}
+
+	switch (cli.action) {
+	case REG_CLI_HELP:
+		reg_cli_usage(stdout);
+		return 0;
+	case REG_CLI_VERSION:
+		printf("edgecr-registry %s\n", EDGECR_VERSION);
+		return 0;
+	case REG_CLI_PASSWD:
+		if (reg_passwd_run(cli.passwd_user, cli.auth_file, stdin, err, sizeof(err)) < 0) {
+			fprintf(stderr, _("edgecr-registry passwd: %s\n"), err);
+			return 1;
+		}
+		return 0;
+	default:
+		return serve(&cli);
+	}
+}

@@ -1,0 +1,240 @@
+/*
+ * The connection pool and statement helpers behind meta.h.
+ *
+ * sqlite connections are not shared between threads at the same time: each
+ * call takes one from the pool and gives it back.  Idle connections beyond
+ * POOL_MAX are closed, so a burst of 256 clients does not keep 256 open.
+ */
+#include "meta_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POOL_MAX 16
+
+struct reg_meta {
+	char *path;
+	pthread_mutex_t lock; /* guards pool and n_pool */
+	sqlite3 *pool[POOL_MAX];
+	size_t n_pool;
+};
+
+int64_t meta_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int meta_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
+
+int meta_exec(sqlite3 *db, const char *sql)
+{
+	return meta_errno(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+int meta_begin(sqlite3 *db)
+{
+	return meta_exec(db, "BEGIN IMMEDIATE");
+}
+
+int meta_commit(sqlite3 *db)
+{
+	return meta_exec(db, "COMMIT");
+}
+
+void meta_rollback(sqlite3 *db)
+{
+	/* Fails only when no transaction is open, which is the state we want. */
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int meta_prepare(sqlite3 *db, const char *sql, const char *const *args, int n_args,
+		 sqlite3_stmt **ret_stmt)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return meta_errno(rc);
+	for (int i = 0; i < n_args; i++) {
+		rc = args[i] ? sqlite3_bind_text(stmt, i + 1, args[i], -1, SQLITE_TRANSIENT)
+			     : sqlite3_bind_null(stmt, i + 1);
+		if (rc != SQLITE_OK) {
+			sqlite3_finalize(stmt);
+			return meta_errno(rc);
+		}
+	}
+	*ret_stmt = stmt;
+	return 0;
+}
+
+int meta_step_row(sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return meta_errno(rc);
+}
+
+int meta_step_done(sqlite3_stmt *stmt)
+{
+	int rc = sqlite3_step(stmt);
+	int changes = sqlite3_changes(sqlite3_db_handle(stmt));
+
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? changes : meta_errno(rc);
+}
+
+int meta_repo_id(sqlite3 *db, const char *repo, bool create, int64_t *ret_id)
+{
+	const char *args[] = { repo };
+	sqlite3_stmt *stmt;
+	int r;
+
+	if (create) {
+		r = meta_prepare(db, "INSERT OR IGNORE INTO repositories(name, created) VALUES (?1, ?2)",
+				 args, 1, &stmt);
+		if (r < 0)
+			return r;
+		sqlite3_bind_int64(stmt, 2, meta_now());
+		r = meta_step_done(stmt);
+		if (r < 0)
+			return r;
+	}
+
+	r = meta_prepare(db, "SELECT id FROM repositories WHERE name = ?1", args, 1, &stmt);
+	if (r < 0)
+		return r;
+	r = meta_step_row(stmt);
+	if (r == 1)
+		*ret_id = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (r == 0)
+		return -ENOENT;
+	return r < 0 ? r : 0;
+}
+
+static int connection_open(const char *path, sqlite3 **ret_db)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_close(db);
+		return meta_errno(rc);
+	}
+	sqlite3_busy_timeout(db, META_BUSY_TIMEOUT_MS);
+
+	/* FULL makes every commit durable before the client gets its success response. */
+	rc = meta_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL");
+	if (rc < 0) {
+		sqlite3_close(db);
+		return rc;
+	}
+	*ret_db = db;
+	return 0;
+}
+
+int meta_acquire(struct reg_meta *meta, sqlite3 **ret_db)
+{
+	sqlite3 *db = NULL;
+
+	pthread_mutex_lock(&meta->lock);
+	if (meta->n_pool > 0)
+		db = meta->pool[--meta->n_pool];
+	pthread_mutex_unlock(&meta->lock);
+
+	if (db) {
+		*ret_db = db;
+		return 0;
+	}
+	return connection_open(meta->path, ret_db);
+}
+
+void meta_release(struct reg_meta *meta, sqlite3 *db)
+{
+	if (!db)
+		return;
+
+	pthread_mutex_lock(&meta->lock);
+	if (meta->n_pool < POOL_MAX) {
+		meta->pool[meta->n_pool++] = db;
+		db = NULL;
+	}
+	pthread_mutex_unlock(&meta->lock);
+
+	sqlite3_close(db);
+}
+
+int reg_meta_open(const char *path, struct reg_meta **ret, char *err, size_t err_size)
+{
+	struct reg_meta *meta;
+	sqlite3 *db = NULL;
+	int r;
+
+	meta = calloc(1, sizeof(*meta));
+	if (!meta || !(meta->path = strdup(path))) {
+		free(meta);
+		snprintf(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&meta->lock, NULL);
+
+	r = connection_open(path, &db);
+	if (r < 0) {
+		snprintf(err, err_size, "%s: cannot open database: %s", path, strerror(-r));
+		goto out;
+	}
+	r = meta_schema_apply(db, err, err_size);
+out:
+	if (r < 0) {
+		sqlite3_close(db);
+		reg_meta_free(meta);
+		return r;
+	}
+	meta_release(meta, db);
+	*ret = meta;
+	return 0;
+}
+
+void reg_meta_free(struct reg_meta *meta)
+{
+	if (!meta)
+		return;
+	for (size_t i = 0; i < meta->n_pool; i++)
+		sqlite3_close(meta->pool[i]);
+	pthread_mutex_destroy(&meta->lock);
+	free(meta->path);
+	free(meta);
+}

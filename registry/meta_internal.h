@@ -1,0 +1,60 @@
+/*
+ * Helpers shared by the meta_*.c files, which together implement meta.h.
+ * Not for use outside them.
+ */
+#ifndef EDGECR_REG_META_INTERNAL_H
+#define EDGECR_REG_META_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include "meta.h"
+
+/* Milliseconds a connection waits for another writer before SQLITE_BUSY. */
+#define META_BUSY_TIMEOUT_MS 30000
+
+/* Takes a connection from META's pool, opening one when the pool is empty. */
+int meta_acquire(struct reg_meta *meta, sqlite3 **ret_db);
+
+/* Returns DB to the pool (or closes it when the pool is full); NULL is a no-op. */
+void meta_release(struct reg_meta *meta, sqlite3 *db);
+
+/* Maps an sqlite result code to a negative errno. */
+int meta_errno(int rc);
+
+/* Runs SQL, which returns no rows. */
+int meta_exec(sqlite3 *db, const char *sql);
+
+int meta_begin(sqlite3 *db);
+int meta_commit(sqlite3 *db);
+void meta_rollback(sqlite3 *db);
+
+/* Prepares SQL and binds the text ARGS (N_ARGS of them, NULL binds NULL) to
+ * ?1..?N. */
+int meta_prepare(sqlite3 *db, const char *sql, const char *const *args, int n_args,
+		 sqlite3_stmt **ret_stmt);
+
+/* Steps STMT once.  Returns 1 for a row, 0 when done, or a negative errno. */
+int meta_step_row(sqlite3_stmt *stmt);
+
+/* Runs a prepared statement that returns no rows and finalizes it.  Returns
+ * the number of changed rows or a negative errno. */
+int meta_step_done(sqlite3_stmt *stmt);
+
+/* Looks up REPO's id.  With CREATE a missing repository is added (inside the
+ * caller's transaction).  Returns 0, -ENOENT, or a negative errno. */
+int meta_repo_id(sqlite3 *db, const char *repo, bool create, int64_t *ret_id);
+
+/* Inserts the blob row of DIGEST and REPO_ID's link to it, inside the
+ * caller's transaction. */
+int meta_blob_link_tx(sqlite3 *db, int64_t repo_id, const char *digest, uint64_t size);
+
+/* Creates or upgrades the schema of DB.  Returns 0 or a negative errno with
+ * the reason in ERR. */
+int meta_schema_apply(sqlite3 *db, char *err, size_t err_size);
+
+/* Current time in Unix seconds. */
+int64_t meta_now(void);
+
+#endif

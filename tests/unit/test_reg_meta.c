@@ -1,0 +1,288 @@
+/* Unit tests of registry/meta*.c against a real sqlite database. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "meta.h"
+#include "unit.h"
+
+static char dir[] = "/tmp/test_reg_meta.XXXXXX";
+static char db_path[PATH_MAX];
+static int store_calls;
+
+/* Fills *D with "sha256:" and 64 times C. */
+static void digest_make(struct reg_digest *d, char c)
+{
+	char text[7 + 64 + 1] = "sha256:";
+
+	memset(text + 7, c, 64);
+	text[71] = '\0';
+	reg_digest_parse(text, d);
+}
+
+static int store_count(void *userdata)
+{
+	store_calls++;
+	return 0;
+}
+
+static struct reg_meta *meta_open(void)
+{
+	struct reg_meta *meta = NULL;
+	char err[256] = "";
+
+	CHECK_INT(reg_meta_open(db_path, &meta, err, sizeof(err)), 0);
+	return meta;
+}
+
+static void meta_schema_version_recorded(void)
+{
+	struct reg_meta *meta = meta_open();
+	sqlite3_stmt *stmt;
+	sqlite3 *db;
+
+	reg_meta_free(meta);
+	/* Reopening an up-to-date database is a no-op. */
+	meta = meta_open();
+	reg_meta_free(meta);
+
+	CHECK_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(stmt, 0), 1);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+}
+
+static void meta_newer_schema_refused(void)
+{
+	char path[PATH_MAX + 8], err[256] = "";
+	struct reg_meta *meta = NULL;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/new.db", dir);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+		     "INSERT INTO schema_version VALUES (99)", NULL, NULL, NULL);
+	sqlite3_close(db);
+	CHECK(reg_meta_open(path, &meta, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "99") != NULL);
+	CHECK(meta == NULL);
+}
+
+static void meta_uploads(void)
+{
+	struct reg_meta *meta = meta_open();
+	char ids[4][REG_UPLOAD_ID_LEN + 1];
+	const char *id = "0123456789abcdef0123456789abcdef";
+	struct reg_digest d;
+	size_t n = 9;
+
+	digest_make(&d, 'a');
+	CHECK_INT(reg_meta_upload_create(meta, "lib/app", id), 0);
+	CHECK_INT(reg_meta_upload_find(meta, "lib/app", id), 0);
+	CHECK_INT(reg_meta_upload_find(meta, "lib/other", id), -ENOENT);
+	CHECK_INT(reg_meta_upload_touch(meta, id), 0);
+	CHECK_INT(reg_meta_blob_readable(meta, "lib/app", d.text), 0);
+
+	CHECK_INT(reg_meta_uploads_expired(meta, 0, ids, 4, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(reg_meta_uploads_expired(meta, INT64_MAX, ids, 4, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_STR(ids[0], id);
+
+	CHECK_INT(reg_meta_upload_complete(meta, "lib/app", id, d.text, 10), 0);
+	CHECK_INT(reg_meta_blob_readable(meta, "lib/app", d.text), 1);
+	CHECK_INT(reg_meta_blob_readable(meta, "lib/other", d.text), 0);
+	CHECK_INT(reg_meta_upload_find(meta, "lib/app", id), -ENOENT);
+	CHECK_INT(reg_meta_upload_complete(meta, "lib/app", id, d.text, 10), -ENOENT);
+	CHECK_INT(reg_meta_upload_delete(meta, id), -ENOENT);
+
+	CHECK_INT(reg_meta_blob_unlink(meta, "lib/app", d.text), 0);
+	CHECK_INT(reg_meta_blob_unlink(meta, "lib/app", d.text), -ENOENT);
+	CHECK_INT(reg_meta_blob_readable(meta, "lib/app", d.text), 0);
+	reg_meta_free(meta);
+}
+
+static void manifest_image(struct reg_manifest *m, struct reg_descriptor *layer, char config,
+			   char layer_char)
+{
+	memset(m, 0, sizeof(*m));
+	memset(layer, 0, sizeof(*layer));
+	m->kind = REG_MANIFEST_IMAGE;
+	m->media_type = "application/vnd.oci.image.manifest.v1+json";
+	digest_make(&m->config.digest, config);
+	digest_make(&layer->digest, layer_char);
+	m->layers = layer;
+	m->n_layers = 1;
+}
+
+static void meta_manifest_references_checked(void)
+{
+	struct reg_meta *meta = meta_open();
+	struct reg_meta_manifest record = { .size = 100 }, found;
+	char missing[REG_DIGEST_TEXT_MAX] = "";
+	struct reg_descriptor layer;
+	struct reg_manifest m;
+	struct reg_digest md;
+
+	manifest_image(&m, &layer, 'c', 'l');
+	digest_make(&md, 'm');
+	strcpy(record.digest, md.text);
+	strcpy(record.media_type, m.media_type);
+
+	store_calls = 0;
+	reg_meta_blob_link(meta, "ref/app", m.config.digest.text, 2);
+	CHECK_INT(reg_meta_manifest_put(meta, "ref/app", &record, &m, "v1", store_count, NULL,
+					missing), -ENOENT);
+	CHECK_STR(missing, layer.digest.text);
+	CHECK_INT(store_calls, 0);
+	CHECK_INT(reg_meta_manifest_get(meta, "ref/app", "v1", false, &found), -ENOENT);
+
+	reg_meta_blob_link(meta, "ref/app", layer.digest.text, 5);
+	CHECK_INT(reg_meta_manifest_put(meta, "ref/app", &record, &m, "v1", store_count, NULL,
+					missing), 0);
+	CHECK_INT(store_calls, 1);
+	CHECK_INT(reg_meta_manifest_get(meta, "ref/app", "v1", false, &found), 0);
+	CHECK_STR(found.digest, md.text);
+	CHECK_STR(found.media_type, m.media_type);
+	CHECK_INT(found.size, 100);
+	CHECK_INT(reg_meta_manifest_get(meta, "ref/app", md.text, true, &found), 0);
+	CHECK_INT(reg_meta_blob_readable(meta, "ref/app", md.text), 1);
+	reg_meta_free(meta);
+}
+
+static void meta_index_children_must_be_manifests(void)
+{
+	struct reg_meta *meta = meta_open();
+	struct reg_meta_manifest record = { .size = 50 };
+	char missing[REG_DIGEST_TEXT_MAX] = "";
+	struct reg_descriptor child = { 0 };
+	struct reg_manifest index = { 0 };
+	struct reg_digest d;
+
+	index.kind = REG_MANIFEST_INDEX;
+	index.media_type = "application/vnd.oci.image.index.v1+json";
+	index.manifests = &child;
+	index.n_manifests = 1;
+	digest_make(&d, 'i');
+	strcpy(record.digest, d.text);
+	strcpy(record.media_type, index.media_type);
+
+	/* A blob with the child's digest is not enough: it must be a manifest. */
+	digest_make(&child.digest, 'l');
+	reg_meta_blob_link(meta, "idx/app", child.digest.text, 5);
+	CHECK_INT(reg_meta_manifest_put(meta, "idx/app", &record, &index, "all", store_count, NULL,
+					missing), -ENOENT);
+	CHECK_STR(missing, child.digest.text);
+
+	digest_make(&child.digest, 'm');
+	CHECK_INT(reg_meta_manifest_put(meta, "idx/app", &record, &index, "all", store_count, NULL,
+					missing), -ENOENT);
+	CHECK_INT(reg_meta_manifest_put(meta, "ref/app", &record, &index, "all", store_count, NULL,
+					missing), 0);
+	reg_meta_free(meta);
+}
+
+static void meta_tags_pages_and_deletes(void)
+{
+	struct reg_meta *meta = meta_open();
+	struct reg_meta_manifest found;
+	struct reg_digest md;
+	json_t *page = json_array();
+	bool more = false;
+
+	digest_make(&md, 'm');
+	CHECK_INT(reg_meta_tags_list(meta, "ref/app", NULL, 1, page, &more), 0);
+	CHECK_INT(json_array_size(page), 1);
+	CHECK_STR(json_string_value(json_array_get(page, 0)), "all");
+	CHECK(more);
+	json_array_clear(page);
+	CHECK_INT(reg_meta_tags_list(meta, "ref/app", "all", 10, page, &more), 0);
+	CHECK_INT(json_array_size(page), 1);
+	CHECK_STR(json_string_value(json_array_get(page, 0)), "v1");
+	CHECK(!more);
+	CHECK_INT(reg_meta_tags_list(meta, "no/such", NULL, 10, page, &more), -ENOENT);
+
+	json_array_clear(page);
+	CHECK_INT(reg_meta_catalog(meta, NULL, 100, page, &more), 0);
+	/* lib/app lost its only blob in meta_uploads, so it is not listed. */
+	CHECK_INT(json_array_size(page), 2);
+	CHECK_STR(json_string_value(json_array_get(page, 0)), "idx/app");
+	CHECK_STR(json_string_value(json_array_get(page, 1)), "ref/app");
+
+	CHECK_INT(reg_meta_tag_delete(meta, "ref/app", "v1"), 0);
+	CHECK_INT(reg_meta_tag_delete(meta, "ref/app", "v1"), -ENOENT);
+	CHECK_INT(reg_meta_manifest_get(meta, "ref/app", md.text, true, &found), 0);
+	CHECK_INT(reg_meta_manifest_delete(meta, "ref/app", md.text), 0);
+	CHECK_INT(reg_meta_manifest_get(meta, "ref/app", md.text, true, &found), -ENOENT);
+	CHECK_INT(reg_meta_manifest_delete(meta, "ref/app", md.text), -ENOENT);
+	CHECK_INT(reg_meta_repo_exists(meta, "ref/app"), 1);
+	CHECK_INT(reg_meta_repo_exists(meta, "no/such"), 0);
+	json_decref(page);
+	reg_meta_free(meta);
+}
+
+static void meta_referrers_filter(void)
+{
+	struct reg_meta *meta = meta_open();
+	struct reg_meta_manifest record = { .size = 300 };
+	char missing[REG_DIGEST_TEXT_MAX] = "";
+	struct reg_descriptor layer;
+	struct reg_manifest m;
+	json_t *list = json_array();
+
+	/* Config and layer of the signature are linked into "sig/app" first. */
+	manifest_image(&m, &layer, 'e', 'e');
+	reg_meta_blob_link(meta, "sig/app", m.config.digest.text, 2);
+	m.has_subject = true;
+	digest_make(&m.subject.digest, '5');
+	m.artifact_type = "application/vnd.example.sig";
+	m.annotations_json = "{\"note\":\"x\"}";
+	digest_make(&layer.digest, 'e');
+	strcpy(record.media_type, m.media_type);
+	strcpy(record.digest, "sha256:6666666666666666666666666666666666666666666666666666666666666666");
+	CHECK_INT(reg_meta_manifest_put(meta, "sig/app", &record, &m, NULL, store_count, NULL,
+					missing), 0);
+
+	CHECK_INT(reg_meta_referrers(meta, "sig/app", m.subject.digest.text, NULL, list), 0);
+	CHECK_INT(json_array_size(list), 1);
+	CHECK_STR(json_string_value(json_object_get(json_array_get(list, 0), "artifactType")),
+		  "application/vnd.example.sig");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(json_array_get(list, 0),
+								   "annotations"), "note")), "x");
+	json_array_clear(list);
+	CHECK_INT(reg_meta_referrers(meta, "sig/app", m.subject.digest.text, "other/type", list), 0);
+	CHECK_INT(json_array_size(list), 0);
+
+	/* Deleting the referrer removes its entry. */
+	CHECK_INT(reg_meta_manifest_delete(meta, "sig/app", record.digest), 0);
+	CHECK_INT(reg_meta_referrers(meta, "sig/app", m.subject.digest.text, NULL, list), 0);
+	CHECK_INT(json_array_size(list), 0);
+	json_decref(list);
+	reg_meta_free(meta);
+}
+
+int main(void)
+{
+	char command[PATH_MAX + 16];
+
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(db_path, sizeof(db_path), "%s/metadata.db", dir);
+	RUN(meta_schema_version_recorded);
+	RUN(meta_newer_schema_refused);
+	RUN(meta_uploads);
+	RUN(meta_manifest_references_checked);
+	RUN(meta_index_children_must_be_manifests);
+	RUN(meta_tags_pages_and_deletes);
+	RUN(meta_referrers_filter);
+	snprintf(command, sizeof(command), "rm -rf %s", dir);
+	if (system(command) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+	return UNIT_EXIT();
+}
