@@ -73,8 +73,10 @@ static int parse_reference(const char *text, struct reg_route *route, enum reg_e
 		return 0;
 	}
 
+	/* A tag outside the grammar is an invalid name of a manifest, so it gets
+	 * the same code as an invalid repository name. */
 	if (!reg_tag_is_valid(text)) {
-		*ret_error = REG_E_MANIFEST_INVALID;
+		*ret_error = REG_E_NAME_INVALID;
 		return -EINVAL;
 	}
 	strcpy(route->reference, text);

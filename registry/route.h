@@ -41,7 +41,7 @@ struct reg_route {
  * Returns 0 and fills *ret; -ENOENT when PATH is no registry endpoint (a plain
  * 404 NOT FOUND); -EINVAL with *ret_error set when the endpoint is known but a
  * part is invalid: REG_E_NAME_INVALID for the name, REG_E_DIGEST_INVALID for a
- * digest, REG_E_MANIFEST_INVALID for a tag outside the tag grammar,
+ * digest, REG_E_NAME_INVALID also for a tag outside the tag grammar,
  * REG_E_BLOB_UPLOAD_UNKNOWN for a malformed upload id.
  */
 int reg_route_parse(const char *path, struct reg_route *ret, enum reg_error *ret_error);

@@ -167,7 +167,10 @@ void reg_router_dispatch(struct reg_request *req, const char *url)
 		return;
 	}
 	if (r < 0) {
-		reg_respond_error(req, error, 0, NULL);
+		/* The detail names the rule, because NAME_INVALID also covers tags. */
+		reg_respond_error(req, error, 0, error == REG_E_NAME_INVALID ?
+				  "names must match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/...)* and tags "
+				  "[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}" : NULL);
 		return;
 	}
 	req->routed = true;

@@ -7,7 +7,7 @@ failed=0
 for test in "$@"; do
 	output=$("$test" 2>&1)
 	status=$?
-	printf '%s\n' "$output" | grep -v '^ok - ' || true
+	printf '%s\n' "$output" | grep -v -e '^ok - ' -e '^# [0-9]* passed, [0-9]* failed$' || true
 	passed=$((passed + $(printf '%s\n' "$output" | grep -c '^ok - ')))
 	failed=$((failed + $(printf '%s\n' "$output" | grep -c '^not ok - ')))
 	if [ "$status" -ne 0 ] && ! printf '%s\n' "$output" | grep -q '^not ok - '; then

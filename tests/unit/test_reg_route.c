@@ -230,7 +230,7 @@ static void invalid_references(void)
 	memset(tag, 'a', 200);
 	tag[200] = '\0';
 	snprintf(path, sizeof(path), "/v2/a/manifests/%s", tag);
-	check_invalid(path, REG_E_MANIFEST_INVALID);
+	check_invalid(path, REG_E_NAME_INVALID);
 
 	/* 128 characters is the longest tag. */
 	tag[REG_TAG_MAX] = '\0';
@@ -238,8 +238,8 @@ static void invalid_references(void)
 	parse_ok(path, &route);
 	CHECK_STR(route.reference, tag);
 
-	check_invalid("/v2/a/manifests/-tag", REG_E_MANIFEST_INVALID);
-	check_invalid("/v2/a/manifests/..", REG_E_MANIFEST_INVALID);
+	check_invalid("/v2/a/manifests/-tag", REG_E_NAME_INVALID);
+	check_invalid("/v2/a/manifests/..", REG_E_NAME_INVALID);
 	check_invalid("/v2/a/manifests/sha256:abc", REG_E_DIGEST_INVALID);
 	check_invalid("/v2/a/manifests/md5:abc", REG_E_DIGEST_INVALID);
 	check_invalid("/v2/a/blobs/latest", REG_E_DIGEST_INVALID);
