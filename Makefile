@@ -157,12 +157,14 @@ deb:
 
 # Package tests (as root): lintian, systemd-analyze verify, then install,
 # use, upgrade, remove and purge in a Debian 12 chroot; see docs/packaging.md.
-# The upgrade starts from a package of the same tree with a lower version.
+# The upgrade starts from OLD_DEB, by default a package of this tree built
+# with the lower version OLD_VERSION.
 OLD_VERSION ?= $(VERSION)~pkgtest1
+OLD_DEB ?=
 check-package: deb
-	$(MAKE) deb B=$(abspath $(B))/old VERSION='$(OLD_VERSION)'
+	$(if $(OLD_DEB),,$(MAKE) deb B=$(abspath $(B))/old VERSION='$(OLD_VERSION)')
 	tests/package/run.sh $(B)/edgecr_$(VERSION)_$(DEB_ARCH).deb \
-		$(B)/old/edgecr_$(OLD_VERSION)_$(DEB_ARCH).deb
+		$(or $(OLD_DEB),$(B)/old/edgecr_$(OLD_VERSION)_$(DEB_ARCH).deb)
 
 clean:
 	rm -rf $(B)

@@ -4,10 +4,10 @@
 set -euo pipefail
 
 build=(build-essential pkg-config gettext libmicrohttpd-dev libjansson-dev libsqlite3-dev
-	libssl-dev libsystemd-dev libcurl4-openssl-dev)
+	libssl-dev libsystemd-dev libcurl4-openssl-dev debhelper)
 # Real clients and servers that the integration tests and benchmarks drive.
 clients=(curl openssl docker.io skopeo podman containerd umoci busybox-static apache2-utils wrk
-	docker-registry sqlite3 jq systemd)
+	docker-registry sqlite3 jq systemd lintian debootstrap)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it): sudo make deps" >&2
