@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "kube_secrets.h"
 #include "paths.h"
 #include "state.h"
 #include "supervise.h"
@@ -29,6 +30,7 @@ struct agent {
 	struct agent_paths paths;             /* fixed after start */
 	struct agent_state *state;
 	struct agent_supervisor *supervisor;
+	struct agent_kube *kube;              /* image-pull secrets thread; NULL in unit tests */
 	atomic_bool stopping;                 /* set once, at SIGTERM */
 	uint64_t started_ms;                  /* CLOCK_MONOTONIC */
 };

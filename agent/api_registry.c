@@ -84,14 +84,17 @@ enum MHD_Result api_registry_get(struct agent *agent, struct MHD_Connection *con
 		return api_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL",
 				      "Failed to read the registry settings: %s.", strerror(-r));
 	if (!info.enabled)
-		return api_send_json(conn, MHD_HTTP_OK, json_pack("{s:b}", "enabled", 0));
+		return api_send_json(conn, MHD_HTTP_OK,
+				     json_pack("{s:b,s:o}", "enabled", 0,
+					       "kubernetesSecrets", agent_kube_status_json(agent->kube)));
 
-	body = json_pack("{s:b,s:s,s:s,s:s,s:s,s:o,s:o}",
+	body = json_pack("{s:b,s:s,s:s,s:s,s:s,s:o,s:o,s:o}",
 			 "enabled", 1, "endpoint", info.endpoint, "ipAddress", info.ip,
 			 "username", info.credentials.username,
 			 "password", info.credentials.password,
 			 "certificate", certificate_json(&info),
-			 "registry", registry_status_json(agent));
+			 "registry", registry_status_json(agent),
+			 "kubernetesSecrets", agent_kube_status_json(agent->kube));
 	agent_credentials_clear(&info.credentials);
 	return api_send_json(conn, MHD_HTTP_OK, body);
 }
@@ -101,11 +104,12 @@ enum MHD_Result api_status_get(struct agent *agent, struct MHD_Connection *conn)
 	json_t *body;
 
 	/* Reads no field guarded by provision_lock, so a running Set does not delay it. */
-	body = json_pack("{s:{s:s,s:I,s:I,s:s},s:o}",
+	body = json_pack("{s:{s:s,s:I,s:I,s:s},s:o,s:o}",
 			 "agent", "version", EDGECR_VERSION, "pid", (json_int_t)getpid(),
 			 "uptimeSeconds", (json_int_t)((monotonic_ms() - agent->started_ms) / 1000),
 			 "stateDir", agent->paths.state_dir,
-			 "registry", registry_status_json(agent));
+			 "registry", registry_status_json(agent),
+			 "kubernetesSecrets", agent_kube_status_json(agent->kube));
 	return api_send_json(conn, MHD_HTTP_OK, body);
 }
 

@@ -17,6 +17,7 @@ int agent_cmdline_parse(int argc, char **argv, struct agent_cmdline *ret_cmdline
 		{ "config", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "socket", required_argument, NULL, 'S' },
+		{ "kubeconfig", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -30,6 +31,7 @@ int agent_cmdline_parse(int argc, char **argv, struct agent_cmdline *ret_cmdline
 		case 'c': c.config_path = optarg; break;
 		case 's': c.state_dir = optarg; break;
 		case 'S': c.socket_path = optarg; break;
+		case 'k': c.kubeconfig = optarg; break;
 		case 'h': c.help = true; break;
 		case 'V': c.version = true; break;
 		default:
@@ -49,6 +51,7 @@ int agent_cmdline_parse(int argc, char **argv, struct agent_cmdline *ret_cmdline
 void agent_cmdline_usage(void)
 {
 	fputs(_("Usage: edgecr-agent [--config FILE] [--state-dir DIR] [--socket PATH]\n"
+		"                    [--kubeconfig PATH]\n"
 		"\n"
 		"Runs the device management daemon of edgecr: it provisions the container\n"
 		"registry (user, password, certificates), supervises it, and serves the\n"
@@ -58,6 +61,8 @@ void agent_cmdline_usage(void)
 		"                       without it the embedded defaults apply\n"
 		"      --state-dir DIR  keep state in DIR (overrides state_dir)\n"
 		"      --socket PATH    serve the API on PATH (overrides socket)\n"
+		"      --kubeconfig PATH  keep image-pull secrets in the Kubernetes\n"
+		"                       cluster of PATH (overrides kubeconfig)\n"
 		"  -h, --help           print this text and exit\n"
 		"      --version        print the version and exit\n"
 		"\n"
@@ -81,6 +86,8 @@ int agent_cmdline_load_config(const struct agent_cmdline *cmdline,
 		r = agent_config_set(config, "state_dir", cmdline->state_dir, err, err_size);
 	if (r == 0 && cmdline->socket_path)
 		r = agent_config_set(config, "socket", cmdline->socket_path, err, err_size);
+	if (r == 0 && cmdline->kubeconfig)
+		r = agent_config_set(config, "kubeconfig", cmdline->kubeconfig, err, err_size);
 	if (r == 0)
 		r = agent_config_finish(config, err, err_size);
 	if (r < 0)

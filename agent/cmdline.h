@@ -13,6 +13,7 @@ struct agent_cmdline {
 	const char *config_path;   /* NULL: embedded defaults only */
 	const char *state_dir;     /* overrides the config's state_dir */
 	const char *socket_path;   /* overrides the config's socket */
+	const char *kubeconfig;    /* overrides the config's kubeconfig */
 	bool help;
 	bool version;
 };

@@ -221,6 +221,78 @@ static int set_log_level(struct agent_config *config, const char *value)
 	return 0;
 }
 
+static int set_kubeconfig(struct agent_config *config, const char *value)
+{
+	if (strcmp(value, AGENT_KUBECONFIG_IN_CLUSTER) == 0)
+		return ecr_conf_set_string(&config->kubeconfig, value);
+	return set_absolute_path(&config->kubeconfig, value);
+}
+
+/* Namespace names are DNS labels, as Kubernetes requires. */
+static int set_kube_skip_namespaces(struct agent_config *config, const char *value)
+{
+	const char *item = value;
+
+	while (*item) {
+		size_t len = strcspn(item, ",");
+
+		if (!agent_dns_label_is_valid(item, len))
+			return -EINVAL;
+		item += len;
+		if (*item == ',' && *++item == '\0')
+			return -EINVAL;
+	}
+	return ecr_conf_set_string(&config->kube_skip_namespaces, value);
+}
+
+static int set_kube_serviceaccount_dir(struct agent_config *config, const char *value)
+{
+	return set_absolute_path(&config->kube_serviceaccount_dir, value);
+}
+
+static int set_node_trust(struct agent_config *config, const char *value)
+{
+	int on, r;
+
+	r = ecr_conf_parse_bool(value, &on);
+	if (r < 0)
+		return r;
+	config->node_trust = on;
+	return 0;
+}
+
+static int set_trust_containerd_dir(struct agent_config *config, const char *value)
+{
+	return set_absolute_path(&config->trust_containerd_dir, value);
+}
+
+static int set_trust_docker_dir(struct agent_config *config, const char *value)
+{
+	return set_absolute_path(&config->trust_docker_dir, value);
+}
+
+static int set_hosts_file(struct agent_config *config, const char *value)
+{
+	return set_absolute_path(&config->hosts_file, value);
+}
+
+bool agent_namespace_in_list(const char *list, const char *ns)
+{
+	const char *item = list;
+	size_t ns_len = strlen(ns);
+
+	while (*item) {
+		size_t len = strcspn(item, ",");
+
+		if (len == ns_len && memcmp(item, ns, len) == 0)
+			return true;
+		item += len;
+		if (*item == ',')
+			item++;
+	}
+	return false;
+}
+
 static const struct config_key config_keys[] = {
 	{ "device_name", set_device_name, "a DNS label: 1-63 of a-z, 0-9 and '-'" },
 	{ "dns_domain", set_dns_domain, "a lowercase DNS name such as example.com" },
@@ -239,6 +311,13 @@ static const struct config_key config_keys[] = {
 	{ "registry_watchdog_sec", set_watchdog_sec, "seconds from 0 (off) to 3600" },
 	{ "registry_start_timeout_sec", set_start_timeout_sec, "seconds from 1 to 3600" },
 	{ "log_level", set_log_level, "one of debug, info, notice, warning, err" },
+	{ "kubeconfig", set_kubeconfig, "an absolute path or \"in-cluster\"" },
+	{ "kube_skip_namespaces", set_kube_skip_namespaces, "namespace names separated by commas" },
+	{ "kube_serviceaccount_dir", set_kube_serviceaccount_dir, "an absolute path" },
+	{ "node_trust", set_node_trust, "true or false" },
+	{ "trust_containerd_dir", set_trust_containerd_dir, "an absolute path" },
+	{ "trust_docker_dir", set_trust_docker_dir, "an absolute path" },
+	{ "hosts_file", set_hosts_file, "an absolute path" },
 };
 
 int agent_config_set(struct agent_config *config, const char *key, const char *value,

@@ -11,6 +11,7 @@
 #ifndef EDGECR_AGENT_CONFIG_H
 #define EDGECR_AGENT_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,6 +21,14 @@
 #define AGENT_DEFAULT_REGISTRY_IP "127.0.0.1"
 #define AGENT_DEFAULT_REGISTRY_PORT 31001
 #define AGENT_DEFAULT_DNS_DOMAIN "local"
+#define AGENT_DEFAULT_KUBE_SKIP_NAMESPACES "kube-system,kube-public,kube-node-lease"
+#define AGENT_DEFAULT_TRUST_CONTAINERD_DIR "/etc/containerd/certs.d"
+#define AGENT_DEFAULT_TRUST_DOCKER_DIR "/etc/docker/certs.d"
+#define AGENT_DEFAULT_HOSTS_FILE "/etc/hosts"
+#define AGENT_DEFAULT_SERVICEACCOUNT_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/* The value of key kubeconfig that selects the pod's service-account files. */
+#define AGENT_KUBECONFIG_IN_CLUSTER "in-cluster"
 
 /* Size of a buffer for any endpoint name or "name:port", NUL included. */
 #define AGENT_ENDPOINT_MAX 300
@@ -42,6 +51,13 @@ struct agent_config {
 	unsigned registry_watchdog_sec;
 	unsigned registry_start_timeout_sec;
 	int log_level;            /* syslog priority */
+	char *kubeconfig;         /* path, AGENT_KUBECONFIG_IN_CLUSTER, or NULL: no Kubernetes */
+	char *kube_skip_namespaces;  /* comma-separated names; "" skips none */
+	char *kube_serviceaccount_dir;  /* token and ca.crt of the in-cluster mode */
+	bool node_trust;          /* write the trust files and the hosts line */
+	char *trust_containerd_dir;
+	char *trust_docker_dir;
+	char *hosts_file;
 };
 
 /* Allocates a configuration holding the embedded defaults.  The device name
@@ -72,6 +88,10 @@ int agent_endpoint_name(const struct agent_config *config, char *ret_name);
 /* Writes "ecr.<device_name>.<dns_domain>:<port>" into ret_endpoint
  * (AGENT_ENDPOINT_MAX bytes).  Returns 0 or -ENAMETOOLONG. */
 int agent_endpoint_format(const struct agent_config *config, char *ret_endpoint);
+
+/* Returns true when NS is one of the comma-separated names of LIST, such as
+ * kube_skip_namespaces. */
+bool agent_namespace_in_list(const char *list, const char *ns);
 
 /* Returns 1 when NAME is a DNS label: 1-63 of [a-z0-9-], no hyphen at either end. */
 int agent_dns_label_is_valid(const char *name, size_t len);

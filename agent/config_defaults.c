@@ -67,9 +67,19 @@ int agent_config_new(struct agent_config **ret_config)
 	config->registry_watchdog_sec = DEFAULT_WATCHDOG_SEC;
 	config->registry_start_timeout_sec = DEFAULT_START_TIMEOUT_SEC;
 	config->log_level = LOG_INFO;
+	config->kube_skip_namespaces = strdup(AGENT_DEFAULT_KUBE_SKIP_NAMESPACES);
+	config->kube_serviceaccount_dir = strdup(AGENT_DEFAULT_SERVICEACCOUNT_DIR);
+	/* Off here so that tests and `make run` never write /etc; the packaged
+	 * agent.conf turns it on. */
+	config->node_trust = false;
+	config->trust_containerd_dir = strdup(AGENT_DEFAULT_TRUST_CONTAINERD_DIR);
+	config->trust_docker_dir = strdup(AGENT_DEFAULT_TRUST_DOCKER_DIR);
+	config->hosts_file = strdup(AGENT_DEFAULT_HOSTS_FILE);
 
 	if (!config->device_name || !config->dns_domain || !config->registry_ip ||
-	    !config->state_dir || !config->socket_path || !config->admin_group) {
+	    !config->state_dir || !config->socket_path || !config->admin_group ||
+	    !config->kube_skip_namespaces || !config->kube_serviceaccount_dir ||
+	    !config->trust_containerd_dir || !config->trust_docker_dir || !config->hosts_file) {
 		agent_config_free(config);
 		return -ENOMEM;
 	}
@@ -91,6 +101,12 @@ void agent_config_free(struct agent_config *config)
 	free(config->registry_binary);
 	free(config->ca_cert);
 	free(config->ca_key);
+	free(config->kubeconfig);
+	free(config->kube_skip_namespaces);
+	free(config->kube_serviceaccount_dir);
+	free(config->trust_containerd_dir);
+	free(config->trust_docker_dir);
+	free(config->hosts_file);
 	free(config);
 }
 

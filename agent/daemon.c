@@ -236,6 +236,8 @@ static void shut_down(struct daemon_run *d)
 	agent_api_stop(d->api);
 	d->api = NULL;
 	agent_maintenance_stop(d->maintenance);
+	agent_kube_stop(agent->kube);
+	agent->kube = NULL;
 	if (agent->supervisor)
 		agent_supervisor_shutdown(agent->supervisor, SHUTDOWN_STOP_TIMEOUT_MS);
 	/* Only a socket this agent bound is its own to remove. */
@@ -271,6 +273,11 @@ int agent_daemon_run(struct agent_config *config, const struct agent_cmdline *cm
 		r = open_state(&d);
 	if (r == 0)
 		r = start_api(&d);
+	if (r == 0) {
+		r = agent_kube_start(&d.agent.kube);
+		if (r < 0)
+			ecr_log(LOG_ERR, "failed to start the Kubernetes secrets thread: %s", strerror(-r));
+	}
 	if (r == 0)
 		r = agent_maintenance_start(&d.agent, &d.maintenance);
 	if (r < 0)

@@ -196,6 +196,8 @@ static int provision_run_set(struct provision_run *run, const struct agent_set_o
 		r = apply_to_registry(run);
 	if (r == 0)
 		r = wait_for_endpoint(run);
+	if (r == 0)
+		r = provision_ensure_node_trust(run);
 	return r;
 }
 
@@ -215,6 +217,8 @@ int agent_provision_set(struct agent *agent, const struct agent_set_options *opt
 	read_source(agent, run.certificate_source, sizeof(run.certificate_source));
 
 	r = provision_run_set(&run, options);
+	if (r == 0)
+		provision_request_secrets(&run);
 	pthread_mutex_unlock(&agent->provision_lock);
 
 	agent_credentials_clear(&run.credentials);
@@ -271,6 +275,8 @@ int agent_provision_remove(struct agent *agent, bool purge, char *err, size_t er
 	}
 	r = remove_files(agent, purge, err, err_size);
 	if (r == 0)
+		r = provision_take_back(agent, err, err_size);
+	if (r == 0)
 		ecr_log(LOG_NOTICE, "registry removed%s", purge ? ", stored images deleted" : "");
 
 out:
@@ -288,6 +294,10 @@ void agent_provision_maintain(struct agent *agent, const char *why)
 
 	pthread_mutex_lock(&agent->provision_lock);
 	enabled = state_is_enabled(agent);
+	/* Secrets left by a Remove while the API server was unreachable and the
+	 * agent then stopped are deleted now. */
+	if (!enabled)
+		agent_kube_set_removed(agent->kube, agent->config);
 	pthread_mutex_unlock(&agent->provision_lock);
 	if (!enabled)
 		return;

@@ -31,6 +31,19 @@ int provision_ensure_certificate(struct provision_run *run,
 				 const struct agent_set_options *options);
 int provision_ensure_registry_conf(struct provision_run *run);
 
+/* Writes the node trust files for the endpoint when node_trust is on, and
+ * removes those of an earlier endpoint or of a node_trust now off.  Returns 0
+ * or a negative errno with err. */
+int provision_ensure_node_trust(struct provision_run *run);
+
+/* Hands the endpoint and credentials of RUN to the Kubernetes secrets thread. */
+void provision_request_secrets(struct provision_run *run);
+
+/* The part of a Remove beyond the registry: requests the deletion of the
+ * secrets from the secrets thread and removes the node trust files.  Returns 0 or a negative
+ * errno with err. */
+int provision_take_back(struct agent *agent, char *err, size_t err_size);
+
 /* Checks a provided certificate without installing it, so a Set that would
  * reject it changes nothing.  Returns 0 or -EINVAL with the reason in err. */
 int provision_check_provided(struct provision_run *run, const struct agent_set_options *options);

@@ -4,10 +4,11 @@
 set -euo pipefail
 
 build=(build-essential pkg-config gettext libmicrohttpd-dev libjansson-dev libsqlite3-dev
-	libssl-dev libsystemd-dev libcurl4-openssl-dev debhelper)
+	libssl-dev libsystemd-dev libcurl4-openssl-dev libyaml-dev debhelper)
 # Real clients and servers that the integration tests and benchmarks drive.
 clients=(curl openssl docker.io skopeo podman containerd umoci busybox-static apache2-utils wrk
-	docker-registry sqlite3 jq systemd lintian debootstrap)
+	docker-registry sqlite3 jq systemd lintian debootstrap
+	golang-go etcd-server dpkg-dev)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it): sudo make deps" >&2
@@ -16,4 +17,9 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${build[@]}" "${clients[@]}" >/dev/null
+# The Kubernetes tests need kubectl.  Some images ship one of their own that
+# conflicts with Debian's kubernetes-client; keep it when it is there.
+if ! command -v kubectl >/dev/null; then
+	apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
+fi
 echo "install-deps.sh: all packages installed"
