@@ -4,7 +4,7 @@
 # packaging/install-deps.sh, which also works before make is installed).
 
 CC ?= cc
-PKGS := libmicrohttpd jansson sqlite3 openssl libsystemd libcurl
+PKGS := libmicrohttpd jansson sqlite3 openssl libsystemd libcurl yaml-0.1
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Icommon $(shell pkg-config --cflags $(PKGS)) \

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 
 #include "config.h"
 #include "fileio.h"
-#include "yaml_subset.h"
+#include "yaml_json.h"
 
 struct kubeconfig_read {
 	const char *path;
@@ -144,6 +145,22 @@ static int read_pem(struct kubeconfig_read *k, json_t *object, const char *key,
 	return 0;
 }
 
+/* Tells whether VALUE is a YAML 1.1 spelling of false.  The caller rejects
+ * every other value of insecure-skip-tls-verify, so no spelling of true (True,
+ * yes, on and others) passes as false. */
+static bool is_false(const char *value)
+{
+	static const char *const spellings[] = {
+		"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N",
+	};
+
+	for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+		if (strcmp(value, spellings[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int read_cluster(struct kubeconfig_read *k, json_t *cluster, struct agent_kube_auth *auth)
 {
 	const char *server = field(cluster, "server"), *insecure;
@@ -154,7 +171,7 @@ static int read_cluster(struct kubeconfig_read *k, json_t *cluster, struct agent
 		return fail(k, -EINVAL, "the cluster's server must be an https:// URL, not %s",
 			    server ? server : "missing");
 	insecure = field(cluster, "insecure-skip-tls-verify");
-	if (insecure && strcmp(insecure, "true") == 0)
+	if (insecure && !is_false(insecure))
 		return fail(k, -EINVAL, "%s", "insecure-skip-tls-verify is not supported; name the cluster's CA");
 	auth->server = strdup(server);
 	if (!auth->server)
@@ -264,13 +281,16 @@ static int load_file(struct kubeconfig_read *k, struct agent_kube_auth *auth)
 		snprintf(k->err, k->err_size, "cannot read kubeconfig %s: %s", k->path, strerror(-r));
 		return r;
 	}
-	r = agent_yaml_parse(text, &root, yaml_err, sizeof(yaml_err));
+	r = agent_yaml_to_json(text, len, &root, yaml_err, sizeof(yaml_err));
 	/* The file may hold a token or a key. */
 	OPENSSL_cleanse(text, len);
 	free(text);
 	if (r < 0)
 		return fail(k, r, "%s", yaml_err);
-	r = read_kubeconfig(k, root, auth);
+	if (json_is_object(root))
+		r = read_kubeconfig(k, root, auth);
+	else
+		r = fail(k, -EINVAL, "%s", "the document is not a YAML mapping of kubeconfig fields");
 	json_decref(root);
 	return r;
 }

@@ -1,5 +1,6 @@
-/* Unit tests of the agent's kubeconfig reading (agent/yaml_subset.c,
- * kubeconfig.c) and the Kubernetes settings of its configuration. */
+/* Unit tests of the agent's kubeconfig reading (agent/kubeconfig.c, which
+ * parses with agent/yaml_json.c) and the Kubernetes settings of its
+ * configuration. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 
 #include "config.h"
 #include "kubeconfig.h"
-#include "yaml_subset.h"
 #include "unit.h"
 
 /* The shape kubectl 1.20 writes: sequences at the indentation of their key. */
@@ -47,53 +47,6 @@ static char *write_temp(const char *dir, const char *name, const char *text)
 	fputs(text, f);
 	fclose(f);
 	return path;
-}
-
-static void yaml_kubectl_shape(void)
-{
-	json_t *root = NULL;
-	char err[256] = "";
-
-	CHECK_INT(agent_yaml_parse(kubeconfig_token, &root, err, sizeof(err)), 0);
-	CHECK_STR(json_string_value(json_object_get(root, "current-context")), "rig");
-	CHECK_INT(json_array_size(json_object_get(root, "users")), 2);
-	CHECK_STR(json_string_value(json_object_get(json_object_get(json_array_get(
-		json_object_get(root, "users"), 1), "user"), "token")), "s3cr3t");
-	CHECK_STR(json_string_value(json_object_get(json_array_get(
-		json_object_get(root, "users"), 1), "name")), "admin");
-	CHECK(json_is_object(json_object_get(root, "preferences")));
-	json_decref(root);
-}
-
-static void yaml_quotes_and_nesting(void)
-{
-	json_t *root = NULL;
-	char err[256] = "";
-
-	CHECK_INT(agent_yaml_parse("a:\n  b: 'it''s'\n  c: \"x\\\"y\"\n  d:\n    - 1\n    - two\n"
-				   "e: # nothing\n", &root, err, sizeof(err)), 0);
-	CHECK_STR(json_string_value(json_object_get(json_object_get(root, "a"), "b")), "it's");
-	CHECK_STR(json_string_value(json_object_get(json_object_get(root, "a"), "c")), "x\"y");
-	CHECK_STR(json_string_value(json_array_get(json_object_get(json_object_get(root, "a"), "d"), 1)),
-		  "two");
-	CHECK(json_is_null(json_object_get(root, "e")));
-	json_decref(root);
-}
-
-static void yaml_rejects_unsupported(void)
-{
-	static const char *const cases[] = {
-		"a: |\n  text\n", "a: &x 1\n", "a:\n\tb: 1\n", "a: 1\n  b: 2\n", "just text\n", "",
-	};
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		json_t *root = NULL;
-		char err[256] = "";
-
-		CHECK_INT(agent_yaml_parse(cases[i], &root, err, sizeof(err)), -EINVAL);
-		CHECK(err[0] != '\0');
-		CHECK(root == NULL);
-	}
 }
 
 static void kubeconfig_token_user(void)
@@ -183,6 +136,126 @@ static void kubeconfig_rejects_bad_clusters(void)
 	rmdir(dir);
 }
 
+/* A token kubeconfig whose cluster has the insecure-skip-tls-verify line
+ * INSECURE. */
+static void write_insecure_kubeconfig(const char *dir, const char *insecure)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "clusters:\n- name: c\n  cluster:\n    server: https://h:1\n"
+		 "    certificate-authority-data: QQ==\n    %s\n"
+		 "users:\n- name: u\n  user:\n    token: t\n"
+		 "contexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n", insecure);
+	write_temp(dir, "kubeconfig", text);
+}
+
+/* Spellings of true and other values that are not false are rejected, and
+ * spellings of false and an empty value pass. */
+static void kubeconfig_insecure_skip_tls_verify(void)
+{
+	static const char *const rejected[] = {
+		"insecure-skip-tls-verify: true", "insecure-skip-tls-verify: True",
+		"insecure-skip-tls-verify: yes", "insecure-skip-tls-verify: \"on\"",
+		"insecure-skip-tls-verify: 1",
+	};
+	static const char *const accepted[] = {
+		"insecure-skip-tls-verify: false", "insecure-skip-tls-verify: No",
+		"insecure-skip-tls-verify:",
+	};
+	char dir[] = "/tmp/edgecr-unit-kube-XXXXXX";
+	char path[512];
+
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof(path), "%s/kubeconfig", dir);
+	for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++) {
+		struct agent_kube_auth *auth = NULL;
+		char err[512] = "";
+
+		write_insecure_kubeconfig(dir, rejected[i]);
+		CHECK_INT(agent_kubeconfig_load(path, "/none", &auth, err, sizeof(err)), -EINVAL);
+		CHECK(strstr(err, "insecure-skip-tls-verify is not supported") != NULL);
+		CHECK(auth == NULL);
+	}
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		struct agent_kube_auth *auth = NULL;
+		char err[512] = "";
+
+		write_insecure_kubeconfig(dir, accepted[i]);
+		CHECK_INT(agent_kubeconfig_load(path, "/none", &auth, err, sizeof(err)), 0);
+		agent_kube_auth_free(auth);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A kubeconfig in the JSON form that `kubectl config view --raw -o json` writes. */
+static void kubeconfig_json_file(void)
+{
+	char dir[] = "/tmp/edgecr-unit-kube-XXXXXX", err[512] = "";
+	struct agent_kube_auth *auth = NULL;
+	const char *text =
+		"{\n  \"kind\": \"Config\",\n  \"clusters\": [{\"name\": \"c\", \"cluster\": {\n"
+		"    \"server\": \"https://10.0.0.1:6443/\", \"certificate-authority-data\": \"QQ==\"}}],\n"
+		"  \"users\": [{\"name\": \"u\", \"user\": {\"token\": \"t0k\"}}],\n"
+		"  \"contexts\": [{\"name\": \"x\", \"context\": {\"cluster\": \"c\", \"user\": \"u\"}}],\n"
+		"  \"current-context\": \"x\"\n}\n";
+
+	if (!mkdtemp(dir))
+		abort();
+	CHECK_INT(agent_kubeconfig_load(write_temp(dir, "kubeconfig", text), "/none", &auth, err,
+					sizeof(err)), 0);
+	if (auth) {
+		CHECK_STR(auth->server, "https://10.0.0.1:6443");
+		CHECK_STR(auth->ca_pem, "A");
+		CHECK_STR(auth->token, "t0k");
+	}
+	agent_kube_auth_free(auth);
+	unlink(write_temp(dir, "kubeconfig", ""));
+	rmdir(dir);
+}
+
+/* YAML that parses but is no kubeconfig, or that the parser rejects, fails
+ * with a reason that names the file and, from the parser, the line. */
+static void kubeconfig_rejects_bad_yaml(void)
+{
+	static const struct {
+		const char *text;
+		const char *reason;
+	} cases[] = {
+		{ "", "the file contains no YAML document" },
+		{ "just text\n", "not a YAML mapping" },
+		{ "- a\n- b\n", "not a YAML mapping" },
+		{ "---\n", "not a YAML mapping" },
+		{ "users:\n- name: u\n  user: &u\n    token: t\n", "line 3: anchor &u is not supported" },
+		{ "current-context: a\n---\ncurrent-context: b\n", "line 2: a second document" },
+		{ "current-context: a\ncurrent-context: b\n", "line 2: duplicate key" },
+		{ "clusters:\n- name: c\n cluster: {}\n", "line 3, column" },
+	};
+	char dir[] = "/tmp/edgecr-unit-kube-XXXXXX";
+	char path[512];
+
+	if (!mkdtemp(dir))
+		abort();
+	snprintf(path, sizeof(path), "%s/kubeconfig", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct agent_kube_auth *auth = NULL;
+		char err[512] = "";
+
+		write_temp(dir, "kubeconfig", cases[i].text);
+		CHECK_INT(agent_kubeconfig_load(path, "/none", &auth, err, sizeof(err)), -EINVAL);
+		if (!strstr(err, cases[i].reason))
+			fprintf(stderr, "  case %zu: error \"%s\" lacks \"%s\"\n", i, err,
+				cases[i].reason);
+		CHECK(strstr(err, cases[i].reason) != NULL);
+		CHECK(strstr(err, path) != NULL);
+		CHECK(auth == NULL);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 static void kubeconfig_in_cluster(void)
 {
 	char dir[] = "/tmp/edgecr-unit-kube-XXXXXX", err[512] = "";
@@ -257,12 +330,12 @@ static void config_kube_keys(void)
 
 int main(void)
 {
-	RUN(yaml_kubectl_shape);
-	RUN(yaml_quotes_and_nesting);
-	RUN(yaml_rejects_unsupported);
 	RUN(kubeconfig_token_user);
 	RUN(kubeconfig_relative_files);
 	RUN(kubeconfig_rejects_bad_clusters);
+	RUN(kubeconfig_insecure_skip_tls_verify);
+	RUN(kubeconfig_json_file);
+	RUN(kubeconfig_rejects_bad_yaml);
 	RUN(kubeconfig_in_cluster);
 	RUN(base64_round_trip);
 	RUN(config_kube_keys);
