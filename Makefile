@@ -93,7 +93,7 @@ deps:
 	@packaging/install-deps.sh
 
 bench: all
-	@tests/bench/run.sh
+	@EDGECR_REGISTRY=$(abspath $(B))/edgecr-registry tests/bench/run.sh
 
 pot:
 	xgettext --keyword=_ --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS \
