@@ -11,7 +11,7 @@
 #include "i18n.h"
 
 enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ROOT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_AUTH_FILE,
-       OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION };
+       OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION, OPT_DRY_RUN };
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -23,6 +23,7 @@ static const struct option options[] = {
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -35,6 +36,7 @@ void reg_cli_usage(FILE *out)
 {
 	fputs(_("Usage: edgecr-registry [OPTION]...\n"
 		"       edgecr-registry passwd USER --auth-file FILE\n"
+		"       edgecr-registry gc [--dry-run] [--config FILE] [--root DIR]\n"
 		"Serve the OCI Distribution (Docker Registry v2) API.\n"
 		"\n"
 		"  --config FILE       read settings from FILE (default: built-in defaults)\n"
@@ -52,6 +54,11 @@ void reg_cli_usage(FILE *out)
 		"passwd USER --auth-file FILE\n"
 		"  Add USER to FILE or replace its password.  The password is read from\n"
 		"  standard input up to its end; one trailing newline is dropped.\n"
+		"\n"
+		"gc [--dry-run]\n"
+		"  Remove manifests, blobs and uploads nothing references, with the same\n"
+		"  --config and --root as the server; safe while the server runs.\n"
+		"  --dry-run prints what would be removed and changes nothing.\n"
 		"\n"
 		"Signals: SIGHUP reloads the credentials file and the TLS certificate;\n"
 		"SIGTERM and SIGINT stop the server after in-flight requests finish.\n"), out);
@@ -90,6 +97,13 @@ static int parse_option(int c, struct reg_cli *cli, char *err, size_t err_size)
 	case OPT_VERSION:
 		cli->action = REG_CLI_VERSION;
 		return 0;
+	case OPT_DRY_RUN:
+		if (cli->action != REG_CLI_GC) {
+			snprintf(err, err_size, _("--dry-run is an option of the gc command"));
+			return -EINVAL;
+		}
+		cli->gc_dry_run = true;
+		return 0;
 	case OPT_LISTEN ... OPT_LOG_LEVEL:
 		cli->keys[cli->n_overrides] = option_keys[c - OPT_LISTEN];
 		cli->values[cli->n_overrides++] = optarg;
@@ -104,13 +118,18 @@ static int parse_option(int c, struct reg_cli *cli, char *err, size_t err_size)
 int reg_cli_parse(int argc, char **argv, struct reg_cli *ret, char *err, size_t err_size)
 {
 	struct reg_cli cli = { .action = REG_CLI_SERVE };
-	int c, r;
+	int c, r = 0;
 
-	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
+	if (argc > 1 && strcmp(argv[1], "passwd") == 0) {
 		r = parse_passwd(argc - 1, argv + 1, &cli, err, err_size);
-	else
-		r = 0;
-	while (r == 0 && cli.action == REG_CLI_SERVE &&
+	} else if (argc > 1 && strcmp(argv[1], "gc") == 0) {
+		/* The gc command takes the server's options after its name. */
+		cli.action = REG_CLI_GC;
+		argc--;
+		argv++;
+	}
+	optind = 1;
+	while (r == 0 && (cli.action == REG_CLI_SERVE || cli.action == REG_CLI_GC) &&
 	       (c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		if (cli.n_overrides == REG_CLI_OVERRIDES_MAX) {
 			snprintf(err, err_size, _("too many options"));
@@ -118,7 +137,7 @@ int reg_cli_parse(int argc, char **argv, struct reg_cli *ret, char *err, size_t 
 		}
 		r = parse_option(c, &cli, err, err_size);
 	}
-	if (r == 0 && cli.action == REG_CLI_SERVE && optind < argc) {
+	if (r == 0 && (cli.action == REG_CLI_SERVE || cli.action == REG_CLI_GC) && optind < argc) {
 		snprintf(err, err_size, _("unexpected argument \"%s\""), argv[optind]);
 		r = -EINVAL;
 	}

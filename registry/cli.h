@@ -5,6 +5,7 @@
  *                   [--tls-cert FILE --tls-key FILE] [--auth-file FILE]
  *                   [--log-level LEVEL]
  *   edgecr-registry passwd USER --auth-file FILE
+ *   edgecr-registry gc [--dry-run] [--config FILE] [--root DIR] [--log-level LEVEL]
  *   edgecr-registry --help | --version
  *
  * Options override the keys of the same name in the configuration file.
@@ -12,18 +13,20 @@
 #ifndef EDGECR_REG_CLI_H
 #define EDGECR_REG_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
 #define REG_CLI_OVERRIDES_MAX 16
 
-enum reg_cli_action { REG_CLI_SERVE, REG_CLI_PASSWD, REG_CLI_HELP, REG_CLI_VERSION };
+enum reg_cli_action { REG_CLI_SERVE, REG_CLI_PASSWD, REG_CLI_GC, REG_CLI_HELP, REG_CLI_VERSION };
 
 struct reg_cli {
 	enum reg_cli_action action;
 	const char *config_path;  /* NULL: embedded defaults only */
 	const char *passwd_user;
 	const char *auth_file;    /* for passwd */
+	bool gc_dry_run;          /* gc: report only */
 	/* Config keys set on the command line, applied after the file. */
 	const char *keys[REG_CLI_OVERRIDES_MAX];
 	const char *values[REG_CLI_OVERRIDES_MAX];

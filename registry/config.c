@@ -22,7 +22,8 @@
 #define CONNECTIONS_MAX 65536
 #define TIMEOUT_MAX (7u * 24 * 3600)
 
-enum key_type { KEY_STRING, KEY_OPTIONAL_STRING, KEY_UNSIGNED, KEY_LOG_LEVEL };
+enum key_type { KEY_STRING, KEY_OPTIONAL_STRING, KEY_UNSIGNED, KEY_LOG_LEVEL, KEY_BOOL,
+		KEY_DAILY_TIME, KEY_SIZE, KEY_FREE_SPACE };
 
 struct key {
 	const char *name;
@@ -48,6 +49,12 @@ static const struct key keys[] = {
 	  60, TIMEOUT_MAX },
 	{ "shutdown_timeout", KEY_UNSIGNED, offsetof(struct reg_config, shutdown_timeout),
 	  0, 3600 },
+	{ "gc_keep_untagged", KEY_BOOL, offsetof(struct reg_config, gc_keep_untagged), 0, 0 },
+	{ "gc_grace_period", KEY_UNSIGNED, offsetof(struct reg_config, gc_grace_period),
+	  0, TIMEOUT_MAX },
+	{ "gc_schedule", KEY_DAILY_TIME, offsetof(struct reg_config, gc_schedule_minute), 0, 0 },
+	{ "storage_limit", KEY_SIZE, offsetof(struct reg_config, storage_limit), 0, 0 },
+	{ "min_free_space", KEY_FREE_SPACE, offsetof(struct reg_config, min_free_bytes), 0, 0 },
 };
 
 int reg_config_init(struct reg_config *config)
@@ -58,6 +65,10 @@ int reg_config_init(struct reg_config *config)
 	config->connection_timeout = 300;
 	config->upload_idle_timeout = 24 * 3600;
 	config->shutdown_timeout = 8;
+	config->gc_keep_untagged = true;
+	config->gc_grace_period = 3600;
+	config->gc_schedule_minute = -1;
+	config->min_free_bytes = 1ull << 30;
 
 	config->listen = strdup(REG_CONFIG_DEFAULT_LISTEN);
 	config->root = strdup(REG_CONFIG_DEFAULT_ROOT);
@@ -118,6 +129,112 @@ static int key_set_log_level(struct reg_config *config, const struct key *key,
 	return 0;
 }
 
+static int key_set_bool(struct reg_config *config, const struct key *key, const char *value,
+			char *err, size_t err_size)
+{
+	bool *slot = (bool *)((char *)config + key->offset);
+
+	if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+		*slot = true;
+	else if (strcmp(value, "false") == 0 || strcmp(value, "no") == 0 || strcmp(value, "0") == 0)
+		*slot = false;
+	else {
+		snprintf(err, err_size, "%s: invalid value \"%s\": expected true or false",
+			 key->name, value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Parses "HH:MM" (UTC) into a minute of the day; an empty value means never. */
+static int key_set_daily_time(struct reg_config *config, const struct key *key,
+			      const char *value, char *err, size_t err_size)
+{
+	int *slot = (int *)((char *)config + key->offset);
+	unsigned hour, minute;
+	char end;
+
+	if (*value == '\0') {
+		*slot = -1;
+		return 0;
+	}
+	if (strlen(value) != 5 || sscanf(value, "%2u:%2u%c", &hour, &minute, &end) != 2 ||
+	    hour > 23 || minute > 59) {
+		snprintf(err, err_size, "%s: invalid value \"%s\": expected HH:MM (UTC) or empty",
+			 key->name, value);
+		return -EINVAL;
+	}
+	*slot = (int)(hour * 60 + minute);
+	return 0;
+}
+
+/* Parses "N" bytes or N with the binary unit K, M, G, T (or KiB, MiB, GiB,
+ * TiB) into *RET.  Returns 0 or -EINVAL, also on overflow. */
+static int size_parse(const char *text, uint64_t *ret)
+{
+	static const char *const units[] = { "", "K", "M", "G", "T" };
+	static const char *const iec_units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned long long number;
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	number = strtoull(text, &end, 10);
+	if (errno)
+		return -EINVAL;
+	while (*end == ' ')
+		end++;
+	for (int shift = 0; shift < 5; shift++) {
+		if (strcmp(end, units[shift]) != 0 && strcmp(end, iec_units[shift]) != 0)
+			continue;
+		if (number > (UINT64_MAX >> (10 * shift)))
+			return -EINVAL;
+		*ret = (uint64_t)number << (10 * shift);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int key_set_size(struct reg_config *config, const struct key *key, const char *value,
+			char *err, size_t err_size)
+{
+	uint64_t bytes;
+
+	if (size_parse(value, &bytes) < 0) {
+		snprintf(err, err_size, "%s: invalid value \"%s\": expected a size such as 0, "
+			 "500M or 20G (binary units K, M, G, T)", key->name, value);
+		return -EINVAL;
+	}
+	*(uint64_t *)((char *)config + key->offset) = bytes;
+	return 0;
+}
+
+/* min_free_space: a size, or a percent of the file system ("5%"). */
+static int key_set_free_space(struct reg_config *config, const struct key *key,
+			      const char *value, char *err, size_t err_size)
+{
+	size_t len = strlen(value);
+	uint64_t percent;
+	char number[16];
+
+	if (len == 0 || value[len - 1] != '%') {
+		config->min_free_percent = 0;
+		return key_set_size(config, key, value, err, err_size);
+	}
+	if (len - 1 >= sizeof(number))
+		len = sizeof(number);
+	snprintf(number, sizeof(number), "%.*s", (int)(len - 1), value);
+	if (ecr_conf_parse_u64(number, 1, 90, &percent) < 0) {
+		snprintf(err, err_size, "%s: invalid value \"%s\": expected a percent from 1%% to "
+			 "90%% or a size", key->name, value);
+		return -EINVAL;
+	}
+	config->min_free_percent = (unsigned)percent;
+	config->min_free_bytes = 0;
+	return 0;
+}
+
 static int key_set_string(struct reg_config *config, const struct key *key,
 			  const char *value, char *err, size_t err_size)
 {
@@ -151,6 +268,14 @@ int reg_config_set(struct reg_config *config, const char *key, const char *value
 		return key_set_unsigned(config, found, value, err, err_size);
 	case KEY_LOG_LEVEL:
 		return key_set_log_level(config, found, value, err, err_size);
+	case KEY_BOOL:
+		return key_set_bool(config, found, value, err, err_size);
+	case KEY_DAILY_TIME:
+		return key_set_daily_time(config, found, value, err, err_size);
+	case KEY_SIZE:
+		return key_set_size(config, found, value, err, err_size);
+	case KEY_FREE_SPACE:
+		return key_set_free_space(config, found, value, err, err_size);
 	default:
 		return key_set_string(config, found, value, err, err_size);
 	}

@@ -9,7 +9,9 @@
 #ifndef EDGECR_REG_CONFIG_H
 #define EDGECR_REG_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #define REG_CONFIG_DEFAULT_LISTEN "0.0.0.0:31001"
@@ -29,6 +31,12 @@ struct reg_config {
 	unsigned connection_timeout;  /* seconds a connection may stay idle */
 	unsigned upload_idle_timeout; /* seconds before an untouched upload is removed */
 	unsigned shutdown_timeout;    /* seconds in-flight requests get on SIGTERM */
+	bool gc_keep_untagged;        /* garbage collection keeps untagged manifests */
+	unsigned gc_grace_period;     /* seconds new manifests and blob links are kept */
+	int gc_schedule_minute;       /* minute of the day (UTC) gc runs, -1: never */
+	uint64_t storage_limit;       /* bytes all blobs may take, 0: no limit */
+	uint64_t min_free_bytes;      /* free bytes uploads must leave, unless a percent is set */
+	unsigned min_free_percent;    /* free percent of the file system, 0: use min_free_bytes */
 
 	/* Parsed form of listen, filled by reg_config_validate. */
 	struct sockaddr_storage listen_addr;

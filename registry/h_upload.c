@@ -12,12 +12,15 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "gc_meta.h"
 #include "log.h"
+#include "quota.h"
 #include "upload.h"
 
 static void upload_headers(struct reg_request *req, struct MHD_Response *response,
@@ -56,13 +59,26 @@ static void respond_blob_created(struct reg_request *req, const struct reg_diges
 
 static int upload_body(struct reg_request *req, const char *data, size_t size)
 {
+	char detail[sizeof(req->body_detail)];
 	int r;
 
 	if (req->has_content_range && req->offset + size > req->range_last + 1) {
 		reg_request_fail(req, REG_E_SIZE_INVALID, 0, "body longer than its Content-Range");
 		return -EINVAL;
 	}
+	r = reg_quota_check(req->ctx, req->offset + size, size, detail, sizeof(detail));
+	if (r < 0) {
+		reg_request_fail(req, REG_E_DENIED, 0, detail);
+		return r;
+	}
 	r = reg_upload_write(req->fd, req->offset, data, size);
+	if (r == -ENOSPC || r == -EDQUOT) {
+		ecr_log(LOG_ERR, "upload %s: write failed: %s; removing the upload", req->upload_id,
+			strerror(-r));
+		reg_request_fail(req, REG_E_INTERNAL, MHD_HTTP_INSUFFICIENT_STORAGE,
+				 "no space left on the storage device");
+		return r;
+	}
 	if (r < 0) {
 		reg_request_fail(req, REG_E_INTERNAL, 0, strerror(-r));
 		return r;
@@ -86,6 +102,22 @@ static void upload_abort_cancel(struct reg_request *req)
 	reg_upload_cancel(req->ctx, req->upload_id);
 }
 
+/* Removes the whole upload after a refusal for space, so nothing partial
+ * stays.  The data is cut first: on a full disk the row delete may fail, and
+ * the space of an unlinked file comes back only once its descriptor closes. */
+static void upload_discard(struct reg_request *req)
+{
+	char path[PATH_MAX];
+
+	if (req->fd >= 0 && ftruncate(req->fd, 0) < 0)
+		ecr_log(LOG_WARNING, "upload %s: cannot cut the data: %s; ignoring", req->upload_id,
+			strerror(errno));
+	if (reg_blobstore_upload_path(&req->ctx->store, req->upload_id, path) == 0)
+		unlink(path);
+	reg_upload_cancel(req->ctx, req->upload_id);
+	req->offset = req->offset_start = 0;
+}
+
 /* Sends the error recorded while receiving the body, or the error for a
  * short body.  Returns true when it sent one. */
 static bool body_failed(struct reg_request *req)
@@ -96,7 +128,10 @@ static bool body_failed(struct reg_request *req)
 	if (req->body_error == REG_OK)
 		return false;
 
-	if (req->body_error == REG_E_INTERNAL)
+	if (req->body_error == REG_E_DENIED ||
+	    req->body_status == MHD_HTTP_INSUFFICIENT_STORAGE)
+		upload_discard(req);
+	if (req->body_error == REG_E_INTERNAL && req->body_status == 0)
 		reg_respond_internal(req, "upload write", -EIO);
 	else
 		reg_respond_error(req, req->body_error, req->body_status, req->body_detail);
@@ -109,6 +144,11 @@ static void upload_complete(struct reg_request *req)
 	uint64_t size;
 	int r;
 
+	/* A blob pushed again gets a new garbage-collection grace period. */
+	r = reg_meta_gc_link_refresh(req->ctx->meta, req->route.name, req->digest.text);
+	if (r < 0)
+		ecr_log(LOG_WARNING, "upload %s: cannot refresh the blob link time: %s; ignoring",
+			req->upload_id, strerror(-r));
 	r = reg_upload_finish(req->ctx, req->route.name, req->upload_id, req->fd, &req->digest, &size);
 	if (r == -EBADMSG) {
 		reg_respond_error(req, REG_E_DIGEST_INVALID, 0, req->digest.text);
@@ -123,6 +163,7 @@ static void upload_complete(struct reg_request *req)
 		reg_respond_internal(req, "upload finish", r);
 		return;
 	}
+	reg_quota_usage_changed();
 	respond_blob_created(req, &req->digest);
 }
 
@@ -187,7 +228,11 @@ static bool mount_try(struct reg_request *req, const char *mount, const char *fr
 		return false;
 	close(fd);
 
-	r = reg_meta_blob_link(req->ctx->meta, req->route.name, digest.text, size);
+	/* Checked again inside the link's transaction: a garbage collection may
+	 * have removed the source link since. */
+	r = reg_meta_gc_blob_mount(req->ctx->meta, from, req->route.name, digest.text);
+	if (r == -ENOENT)
+		return false;
 	if (r < 0) {
 		reg_respond_internal(req, "blob mount", r);
 		return true;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 #include "cli.h"
 #include "config.h"
 #include "context.h"
+#include "gc.h"
 #include "i18n.h"
 #include "log.h"
 #include "notify.h"
@@ -70,7 +72,8 @@ static struct timespec loop_period(uint64_t watchdog_usec)
 }
 
 /* Serves until SIGTERM or SIGINT. */
-static void run(struct reg_server *server, const struct reg_context *ctx, const sigset_t *signals)
+static void run(struct reg_server *server, const struct reg_context *ctx, const sigset_t *signals,
+		struct reg_gc_scheduler *gc)
 {
 	uint64_t watchdog_usec = reg_notify_watchdog_interval_usec();
 	struct timespec period = loop_period(watchdog_usec);
@@ -89,6 +92,7 @@ static void run(struct reg_server *server, const struct reg_context *ctx, const 
 		if (watchdog_usec > 0)
 			reg_notify_watchdog();
 		reg_server_tick(server);
+		reg_gc_scheduler_tick(gc, ctx);
 		if (time(NULL) >= next_expiry) {
 			int removed = reg_upload_expire(ctx, ctx->config->upload_idle_timeout);
 
@@ -117,6 +121,7 @@ static int serve(const struct reg_cli *cli)
 	struct reg_config config;
 	struct reg_context ctx = { 0 };
 	struct reg_server *server = NULL;
+	struct reg_gc_scheduler gc = { .last_day = -1 };
 	char err[1024], status[256];
 	sigset_t signals;
 	int r;
@@ -142,11 +147,53 @@ static int serve(const struct reg_cli *cli)
 	ecr_log(LOG_NOTICE, "%s, storage root %s", status, config.root);
 	reg_notify_ready(status);
 
-	run(server, &ctx, &signals);
+	run(server, &ctx, &signals, &gc);
 
 	reg_notify_stopping("Stopping: finishing in-flight requests");
 	reg_server_stop(server, config.shutdown_timeout);
+	reg_gc_scheduler_stop(&gc);
 	ecr_log(LOG_NOTICE, "stopped");
+out:
+	reg_context_release(&ctx);
+	reg_config_release(&config);
+	return r < 0 ? 1 : 0;
+}
+
+/* Runs "edgecr-registry gc": one collection next to a running server, which
+ * sqlite's locking (WAL, busy timeout) makes safe. */
+static int gc_command(const struct reg_cli *cli)
+{
+	struct reg_config config;
+	struct reg_context ctx = { 0 };
+	struct reg_gc_report report;
+	char err[1024], line[512];
+	int r;
+
+	r = config_build(cli, &config);
+	if (r < 0)
+		goto out;
+	ecr_log_set_max_priority(config.log_priority);
+	/* Collection needs no credentials; the file may not be readable here. */
+	free(config.auth_file);
+	config.auth_file = NULL;
+
+	r = reg_context_init(&ctx, &config, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, _("edgecr-registry gc: %s\n"), err);
+		goto out;
+	}
+	r = reg_gc_run(&ctx, cli->gc_dry_run, &report);
+	if (r < 0) {
+		ecr_log(LOG_ERR, "gc failed: %s", strerror(-r));
+		fprintf(stderr, _("edgecr-registry gc: failed: %s\n"), strerror(-r));
+		goto out;
+	}
+	reg_gc_report_format(&report, cli->gc_dry_run, line, sizeof(line));
+	ecr_log(LOG_NOTICE, "%s", line);
+	printf("%s\n", line);
+	r = reg_gc_usage_print(&ctx, stdout);
+	if (r < 0)
+		fprintf(stderr, _("edgecr-registry gc: cannot read the usage: %s\n"), strerror(-r));
 out:
 	reg_context_release(&ctx);
 	reg_config_release(&config);
@@ -179,6 +226,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		return 0;
+	case REG_CLI_GC:
+		return gc_command(&cli);
 	default:
 		return serve(&cli);
 	}
