@@ -61,7 +61,7 @@ static void respond_blob(struct reg_request *req, int fd, uint64_t size)
 	else
 		first = 0, last = size ? size - 1 : 0;
 
-	response = reg_response_fd(fd, first, size ? last - first + 1 : 0);
+	response = reg_response_blob(req, fd, first, size ? last - first + 1 : 0);
 	reg_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
 	reg_response_header(response, "Docker-Content-Digest", req->route.digest.text);
 	reg_response_header(response, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");

@@ -8,13 +8,19 @@
 #include "meta_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define POOL_MAX 16
+/* Mode of metadata.db, like the blob files: the metadata names every
+ * repository and tag, so other users must not read it. */
+#define DATABASE_MODE 0640
 
 struct reg_meta {
 	char *path;
@@ -197,6 +203,27 @@ void meta_release(struct reg_meta *meta, sqlite3 *db)
 	sqlite3_close(db);
 }
 
+/*
+ * Creates the database file at PATH with DATABASE_MODE unless it exists, and
+ * takes read access from other users on an existing one.  sqlite creates
+ * the -wal and -shm files with the mode of the database file, so they follow.
+ */
+static int database_file_prepare(const char *path)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, DATABASE_MODE);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if ((st.st_mode & 07) && fchmod(fd, st.st_mode & 07770) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int reg_meta_open(const char *path, struct reg_meta **ret, char *err, size_t err_size)
 {
 	struct reg_meta *meta;
@@ -211,7 +238,9 @@ int reg_meta_open(const char *path, struct reg_meta **ret, char *err, size_t err
 	}
 	pthread_mutex_init(&meta->lock, NULL);
 
-	r = connection_open(path, &db);
+	r = database_file_prepare(path);
+	if (r == 0)
+		r = connection_open(path, &db);
 	if (r < 0) {
 		snprintf(err, err_size, "%s: cannot open database: %s", path, strerror(-r));
 		goto out;

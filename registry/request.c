@@ -177,6 +177,68 @@ struct MHD_Response *reg_response_fd(int fd, uint64_t offset, uint64_t length)
 	return response;
 }
 
+/* The body of a blob response over TLS: LENGTH bytes of FD from OFFSET. */
+struct blob_reader {
+	int fd;
+	uint64_t offset;
+	uint64_t length;
+};
+
+static ssize_t blob_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct blob_reader *reader = cls;
+	ssize_t n;
+
+	if (pos >= reader->length)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (max > reader->length - pos)
+		max = (size_t)(reader->length - pos);
+	do
+		n = pread(reader->fd, buf, max, (off_t)(reader->offset + pos));
+	while (n < 0 && errno == EINTR);
+	/* 0 means the file is shorter than announced, so the response cannot
+	 * be completed either. */
+	if (n <= 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return n;
+}
+
+static void blob_reader_free(void *cls)
+{
+	struct blob_reader *reader = cls;
+
+	close(reader->fd);
+	free(reader);
+}
+
+static bool connection_is_tls(struct MHD_Connection *connection)
+{
+	/* MHD returns no protocol for a connection without a TLS session. */
+	return MHD_get_connection_info(connection, MHD_CONNECTION_INFO_PROTOCOL) != NULL;
+}
+
+struct MHD_Response *reg_response_blob(const struct reg_request *req, int fd, uint64_t offset,
+				       uint64_t length)
+{
+	struct MHD_Response *response;
+	struct blob_reader *reader;
+
+	if (length == 0 || !connection_is_tls(req->connection))
+		return reg_response_fd(fd, offset, length);
+
+	reader = malloc(sizeof(*reader));
+	if (!reader) {
+		close(fd);
+		return NULL;
+	}
+	*reader = (struct blob_reader){ .fd = fd, .offset = offset, .length = length };
+	response = MHD_create_response_from_callback(length, REG_BLOB_BLOCK_SIZE, blob_read,
+						     reader, blob_reader_free);
+	if (!response)
+		blob_reader_free(reader);
+	return response;
+}
+
 void reg_response_header(struct MHD_Response *response, const char *name, const char *value)
 {
 	if (response && value)
@@ -195,6 +257,8 @@ void reg_respond(struct reg_request *req, struct MHD_Response *response, unsigne
 		body_size = sizeof(oom) - 1;
 	}
 	MHD_add_response_header(response, REG_API_VERSION_HEADER, REG_API_VERSION);
+	if (req->close_connection)
+		MHD_add_response_header(response, MHD_HTTP_HEADER_CONNECTION, "close");
 
 	req->queue_result = MHD_queue_response(req->connection, status, response);
 	MHD_destroy_response(response);

@@ -30,6 +30,10 @@
 
 #define REG_API_VERSION_HEADER "Docker-Distribution-API-Version"
 #define REG_API_VERSION "registry/2.0"
+/* Read size for blobs sent over TLS.  MHD's fd responses read 4 KiB at a
+ * time there and sent each read as one TLS record; a 1 GiB download over
+ * loopback (curl, 2 CPUs) went from about 620 to 1,350 MB/s with this size. */
+#define REG_BLOB_BLOCK_SIZE (256 * 1024)
 
 struct reg_request;
 
@@ -56,6 +60,7 @@ struct reg_request {
 	uint64_t bytes_received;   /* request body bytes seen */
 	bool dispatched;           /* the router has run */
 	bool responded;
+	bool close_connection;     /* the response closes the connection */
 	enum MHD_Result queue_result;
 
 	reg_body_fn on_body;       /* NULL: the body is discarded */
@@ -118,8 +123,8 @@ struct MHD_Response *reg_response_empty(void);
 void reg_response_header(struct MHD_Response *response, const char *name, const char *value);
 
 /*
- * Queues RESPONSE with STATUS (adding the API version header) and destroys
- * it.  A NULL RESPONSE (out of memory) gets a 500 instead.  Every response
+ * Queues RESPONSE with STATUS (adding the API version header, and
+ * "Connection: close" when req->close_connection is set) and destroys it.  A NULL RESPONSE (out of memory) gets a 500 instead.  Every response
  * goes through here.
  */
 void reg_respond(struct reg_request *req, struct MHD_Response *response, unsigned status,
@@ -141,11 +146,19 @@ void reg_respond_json(struct reg_request *req, unsigned status, json_t *json,
 
 /*
  * Creates a response that sends LENGTH bytes of FD from OFFSET and takes FD
- * (closing it also on failure).  Plain HTTP sends it with sendfile, TLS
- * streams it through a fixed buffer, so memory stays flat for any size.
- * Returns NULL when out of memory.
+ * (closing it also on failure).  MHD sends it with sendfile over plain HTTP
+ * and through its connection buffer in small reads over TLS, so use it for
+ * small files only.  Returns NULL when out of memory.
  */
 struct MHD_Response *reg_response_fd(int fd, uint64_t offset, uint64_t length);
+
+/*
+ * Like reg_response_fd, for blobs of any size: over TLS the body is read
+ * with pread into a REG_BLOB_BLOCK_SIZE buffer per response, so memory stays
+ * flat and each read fills several TLS records.  Plain HTTP uses sendfile.
+ */
+struct MHD_Response *reg_response_blob(const struct reg_request *req, int fd, uint64_t offset,
+				       uint64_t length);
 
 /* Answers 500 UNKNOWN and logs ERRNO_VALUE with WHAT at err level. */
 void reg_respond_internal(struct reg_request *req, const char *what, int errno_value);

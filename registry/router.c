@@ -144,6 +144,23 @@ static void respond_not_allowed(struct reg_request *req, enum reg_route_kind kin
 			 MHD_HTTP_HEADER_ALLOW, allow);
 }
 
+/* Sends ERROR for a path that did not parse, with the rule it broke as detail. */
+static void respond_route_invalid(struct reg_request *req, enum reg_error error)
+{
+	/* The spec's message for DIGEST_INVALID is about a content mismatch,
+	 * which would mislead for a digest that does not even parse. */
+	if (error == REG_E_DIGEST_INVALID) {
+		reg_respond_error_code(req, MHD_HTTP_BAD_REQUEST, "DIGEST_INVALID", "invalid digest",
+				       "digests must be sha256:<64 lowercase hex digits> or "
+				       "sha512:<128 lowercase hex digits>");
+		return;
+	}
+	/* The detail names the rule, because NAME_INVALID also covers tags. */
+	reg_respond_error(req, error, 0, error == REG_E_NAME_INVALID ?
+			  "names must match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/...)* and tags "
+			  "[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}" : NULL);
+}
+
 static int method_find(const char *name)
 {
 	for (int i = 0; i < M_COUNT; i++)
@@ -167,10 +184,7 @@ void reg_router_dispatch(struct reg_request *req, const char *url)
 		return;
 	}
 	if (r < 0) {
-		/* The detail names the rule, because NAME_INVALID also covers tags. */
-		reg_respond_error(req, error, 0, error == REG_E_NAME_INVALID ?
-				  "names must match [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/...)* and tags "
-				  "[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}" : NULL);
+		respond_route_invalid(req, error);
 		return;
 	}
 	req->routed = true;

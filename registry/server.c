@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "fileio.h"
+#include "framing.h"
 #include "log.h"
 #include "request.h"
 #include "router.h"
@@ -43,6 +45,15 @@ struct daemon_slot {
 	char *cert, *key;       /* PEM text given to MHD, kept until it stops */
 };
 
+/* State of one TCP connection, kept in MHD's socket context. */
+struct connection_state {
+	/* The path or query of the request being parsed contained %00.  Set by
+	 * the unescape callback, read and cleared by the access handler.  MHD
+	 * closes the connection after an error it sends itself (such as 431),
+	 * so a flag that the handler never cleared cannot reach the next request. */
+	bool nul_escape;
+};
+
 struct reg_server {
 	const struct reg_context *ctx;
 	int listen_fd;
@@ -61,16 +72,103 @@ static bool request_has_body(struct MHD_Connection *connection)
 	return encoding || (length && strcmp(length, "0") != 0);
 }
 
-static enum MHD_Result access_first(struct daemon_slot *slot, struct MHD_Connection *connection,
-				    const char *url, const char *method, void **req_cls)
+static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
 {
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = calloc(1, sizeof(struct connection_state));
+		return;
+	}
+	free(*socket_context);
+	*socket_context = NULL;
+}
+
+/* Returns the state of CONNECTION, or NULL when it could not be allocated. */
+static struct connection_state *connection_state(struct MHD_Connection *connection)
+{
+	const union MHD_ConnectionInfo *info;
+
+	info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
+/* MHD calls this for the path and for each query parameter name and value. */
+static size_t on_unescape(void *cls, struct MHD_Connection *connection, char *s)
+{
+	struct connection_state *state = connection_state(connection);
+	bool nul = false;
+	size_t len;
+
+	len = reg_unescape(s, &nul);
+	if (nul && state)
+		state->nul_escape = true;
+	return len;
+}
+
+static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct reg_framing *framing = cls;
+
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		framing->hosts++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		framing->content_lengths++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		framing->transfer_encoding = true;
+	return MHD_YES;
+}
+
+/*
+ * Sends 400 and closes the connection when REQ is framed ambiguously or its
+ * path or query contained %00.  Returns true when it responded.  This runs
+ * before authentication: a 401 would keep the connection open, and MHD
+ * would read the bytes after an ambiguous request as the next request.
+ */
+static bool request_reject_malformed(struct reg_request *req, struct connection_state *state,
+				     const char *version)
+{
+	struct reg_framing framing = { 0 };
+	const char *error;
+	bool nul = state->nul_escape;
+
+	state->nul_escape = false;
+	MHD_get_connection_values(req->connection, MHD_HEADER_KIND, framing_count, &framing);
+	error = reg_framing_error(version, &framing);
+	if (!error && !nul)
+		return false;
+
+	req->close_connection = true;
+	if (error)
+		reg_respond_error_code(req, MHD_HTTP_BAD_REQUEST, "BAD_REQUEST",
+				       "malformed HTTP request", error);
+	else if (strstr(req->url, "%00"))
+		reg_respond_error(req, REG_E_NAME_INVALID, 0, "the path must not contain %00");
+	else
+		reg_respond_error_code(req, MHD_HTTP_BAD_REQUEST, "BAD_REQUEST",
+				       "invalid query parameter",
+				       "query parameters must not contain %00");
+	return true;
+}
+
+static enum MHD_Result access_first(struct daemon_slot *slot, struct MHD_Connection *connection,
+				    const char *url, const char *method, const char *version,
+				    void **req_cls)
+{
+	struct connection_state *state = connection_state(connection);
 	struct reg_request *req;
 
+	/* Without the state a %00 could go unnoticed, so fail closed. */
+	if (!state)
+		return MHD_NO;
 	req = reg_request_new(slot->ctx, connection, method, url);
 	if (!req)
 		return MHD_NO;
 	*req_cls = req;
 	atomic_fetch_add(&slot->inflight, 1);
+
+	if (request_reject_malformed(req, state, version))
+		return req->queue_result;
 
 	/* MHD closes the connection after a response queued before the body was
 	 * read, so requests without a body are dispatched on the next call and
@@ -100,7 +198,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *connection, c
 	struct reg_request *req = *req_cls;
 
 	if (!req)
-		return access_first(cls, connection, url, method, req_cls);
+		return access_first(cls, connection, url, method, version, req_cls);
 	if (*upload_data_size > 0) {
 		if (!req->responded && req->dispatched)
 			access_body(req, upload_data, *upload_data_size);
@@ -196,6 +294,8 @@ static struct MHD_Daemon *slot_mhd_start(struct daemon_slot *slot, int listen_fd
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL },
 		{ MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_SIZE, NULL },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, slot },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL },
+		{ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)on_unescape, NULL },
 		/* The TLS entries come last so that plain HTTP can cut them off. */
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, slot->cert },
 		{ MHD_OPTION_HTTPS_MEM_KEY, 0, slot->key },
@@ -209,6 +309,10 @@ static struct MHD_Daemon *slot_mhd_start(struct daemon_slot *slot, int listen_fd
 		if (options[i].option == MHD_OPTION_HTTPS_MEM_CERT)
 			options[i].option = MHD_OPTION_END;
 
+	/* NOTE: errors that MHD 0.9.75 sends itself (431 header too large, 400
+	 * bad chunked encoding, 413 chunk too large) are its own HTML pages
+	 * without the API version header, because this version has no hook to
+	 * replace them. */
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_access, slot,
 				MHD_OPTION_ARRAY, options, MHD_OPTION_END);
 }

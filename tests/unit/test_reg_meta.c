@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 
 #include "meta.h"
@@ -267,6 +268,39 @@ static void meta_referrers_filter(void)
 	reg_meta_free(meta);
 }
 
+/* Returns the permission bits of PATH, or -1 when it does not exist. */
+static int file_mode(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+static void meta_file_mode(void)
+{
+	char path[PATH_MAX], wal[PATH_MAX + 8], shm[PATH_MAX + 8], err[256] = "";
+	struct reg_meta *meta = NULL;
+	mode_t old_umask = umask(022);
+
+	snprintf(path, sizeof(path), "%s/mode.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+
+	/* The pooled connection keeps the -wal and -shm files while META is open. */
+	CHECK_INT(reg_meta_open(path, &meta, err, sizeof(err)), 0);
+	CHECK_INT(file_mode(path), 0640);
+	CHECK_INT(file_mode(wal), 0640);
+	CHECK_INT(file_mode(shm), 0640);
+	reg_meta_free(meta);
+
+	/* A database created by an older version with 0644 loses the read bit for others. */
+	CHECK_INT(chmod(path, 0644), 0);
+	CHECK_INT(reg_meta_open(path, &meta, err, sizeof(err)), 0);
+	CHECK_INT(file_mode(path), 0640);
+	reg_meta_free(meta);
+	umask(old_umask);
+}
+
 int main(void)
 {
 	char command[PATH_MAX + 16];
@@ -281,6 +315,7 @@ int main(void)
 	RUN(meta_index_children_must_be_manifests);
 	RUN(meta_tags_pages_and_deletes);
 	RUN(meta_referrers_filter);
+	RUN(meta_file_mode);
 	snprintf(command, sizeof(command), "rm -rf %s", dir);
 	if (system(command) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
