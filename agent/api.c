@@ -1,10 +1,12 @@
 /*
  * The API server: libmicrohttpd set-up, the caller check and routing; see
- * api.h.  Handlers are in api_registry.c.
+ * api.h.  Handlers are in api_registry.c and api_ui.c.
  *
  * The caller check runs on the first call for each request, before the body
- * is read.  A caller who is neither root nor in the admin group gets 403
- * FORBIDDEN on every path.
+ * is read.  On the Unix socket a caller who is neither root nor in the admin
+ * group gets 403 FORBIDDEN on every path.  On the web UI's TCP listener
+ * (agent_api_start_tcp) api_ui.c checks the login and CSRF rules instead, and
+ * the listener also serves the static page.
  */
 #include "api.h"
 
@@ -31,13 +33,33 @@ struct agent_api {
 	struct agent *agent;
 	gid_t admin_gid;          /* (gid_t)-1 when the group does not exist */
 	char admin_group[64];
+	bool tcp;                 /* the web UI's listener: login, CSRF checks, page */
 };
+
+/* The page loads only its own files, and no other site may frame it. */
+#define CONTENT_SECURITY_POLICY "default-src 'none'; script-src 'self'; style-src 'self'; " \
+	"img-src 'self' data:; connect-src 'self'; form-action 'none'; base-uri 'none'; " \
+	"frame-ancestors 'none'"
+
+enum MHD_Result api_queue(struct MHD_Connection *conn, unsigned status,
+			  struct MHD_Response *response)
+{
+	enum MHD_Result ret;
+
+	MHD_add_response_header(response, "Content-Security-Policy", CONTENT_SECURITY_POLICY);
+	MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(response, "X-Frame-Options", "DENY");
+	MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(conn, status, response);
+	MHD_destroy_response(response);
+	return ret;
+}
 
 enum MHD_Result api_send_json(struct MHD_Connection *conn, unsigned status, json_t *body)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct MHD_Response *response;
-	enum MHD_Result ret;
 
 	json_decref(body);
 	if (!text)
@@ -48,9 +70,25 @@ enum MHD_Result api_send_json(struct MHD_Connection *conn, unsigned status, json
 		return MHD_NO;
 	}
 	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	ret = MHD_queue_response(conn, status, response);
-	MHD_destroy_response(response);
-	return ret;
+	return api_queue(conn, status, response);
+}
+
+struct MHD_Response *api_error_response(const char *code, const char *message)
+{
+	json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	struct MHD_Response *response;
+
+	json_decref(body);
+	if (!text)
+		return NULL;
+	response = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!response) {
+		free(text);
+		return NULL;
+	}
+	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	return response;
 }
 
 enum MHD_Result api_send_error(struct MHD_Connection *conn, unsigned status,
@@ -130,9 +168,20 @@ static enum MHD_Result route(struct agent *agent, struct MHD_Connection *conn, c
 			return api_registry_put(agent, conn, req);
 		if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
 			return api_registry_delete(agent, conn);
-	} else if (strcmp(url, "/v1/registry/ca.crt") == 0) {
+	} else if (strcmp(url, "/v1/registry/ca.crt") == 0 || strcmp(url, "/v1/registry/ca.cer") == 0) {
 		if (get)
-			return api_registry_ca(agent, conn);
+			return api_ui_certificate(agent, conn, false, strcmp(url, "/v1/registry/ca.cer") == 0);
+	} else if (strcmp(url, "/v1/registry/server.crt") == 0 ||
+		   strcmp(url, "/v1/registry/server.cer") == 0) {
+		if (get)
+			return api_ui_certificate(agent, conn, true,
+						  strcmp(url, "/v1/registry/server.cer") == 0);
+	} else if (strcmp(url, "/v1/registry/repositories") == 0) {
+		if (get)
+			return api_ui_repositories_get(agent, conn);
+	} else if (api_ui_is_manifest_url(url)) {
+		if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
+			return api_ui_manifest_delete(agent, conn, url);
 	} else if (strcmp(url, "/v1/status") == 0) {
 		if (get)
 			return api_status_get(agent, conn);
@@ -176,6 +225,8 @@ static int admit(struct agent_api *api, struct MHD_Connection *conn, const char 
 {
 	uid_t uid;
 
+	if (api->tcp)
+		return api_ui_admit_tcp(api->agent, conn, method, url, ret_result);
 	if (check_peer(api, conn, &uid) == 0)
 		return 1;
 	ecr_log(LOG_WARNING, "API request %s %s from uid %d rejected: not root or in group %s",
@@ -213,6 +264,9 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 		return api_send_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "BAD_REQUEST",
 				      "The request body is larger than %d bytes.", AGENT_API_BODY_MAX);
 	ecr_log(LOG_DEBUG, "API request %s %s", method, url);
+	if (api->tcp && api_ui_is_static_url(url) &&
+	    (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
+		return api_ui_static(api->agent, conn, url);
 	return route(api->agent, conn, url, method, req);
 }
 
@@ -240,8 +294,8 @@ static void log_mhd(void *cls, const char *format, va_list ap)
 	ecr_log(LOG_WARNING, "libmicrohttpd: %s", message);
 }
 
-int agent_api_start(struct agent *agent, int listen_fd, gid_t admin_gid,
-		    const char *admin_group, struct agent_api **ret_api)
+static int start_daemon(struct agent *agent, int listen_fd, gid_t admin_gid,
+			const char *admin_group, bool tcp, struct agent_api **ret_api)
 {
 	struct agent_api *api = calloc(1, sizeof(*api));
 
@@ -250,6 +304,7 @@ int agent_api_start(struct agent *agent, int listen_fd, gid_t admin_gid,
 		return -ENOMEM;
 	}
 	api->agent = agent;
+	api->tcp = tcp;
 	api->admin_gid = admin_gid;
 	snprintf(api->admin_group, sizeof(api->admin_group), "%s", admin_group);
 
@@ -269,6 +324,17 @@ int agent_api_start(struct agent *agent, int listen_fd, gid_t admin_gid,
 	}
 	*ret_api = api;
 	return 0;
+}
+
+int agent_api_start(struct agent *agent, int listen_fd, gid_t admin_gid,
+		    const char *admin_group, struct agent_api **ret_api)
+{
+	return start_daemon(agent, listen_fd, admin_gid, admin_group, false, ret_api);
+}
+
+int agent_api_start_tcp(struct agent *agent, int listen_fd, struct agent_api **ret_api)
+{
+	return start_daemon(agent, listen_fd, (gid_t)-1, "", true, ret_api);
 }
 
 void agent_api_stop(struct agent_api *api)

@@ -31,6 +31,14 @@ int agent_api_socket_open(const char *path, mode_t mode, const char *admin_group
 int agent_api_start(struct agent *agent, int listen_fd, gid_t admin_gid,
 		    const char *admin_group, struct agent_api **ret_api);
 
+/* Opens a TCP socket listening on LISTEN_ADDR, a loopback "ADDR:PORT" or
+ * "[::1]:PORT" as setting ui_listen takes it.  Returns 0 or a negative errno. */
+int agent_api_tcp_open(const char *listen_addr, int *ret_fd);
+
+/* Serves the web page and the API on LISTEN_FD (taking ownership of it) for
+ * callers who log in as the registry user; see api_ui.c.  Returns 0 or -EIO. */
+int agent_api_start_tcp(struct agent *agent, int listen_fd, struct agent_api **ret_api);
+
 /* Stops serving, waiting for requests in progress; NULL is a no-op. */
 void agent_api_stop(struct agent_api *api);
 

@@ -88,13 +88,14 @@ enum MHD_Result api_registry_get(struct agent *agent, struct MHD_Connection *con
 				     json_pack("{s:b,s:o}", "enabled", 0,
 					       "kubernetesSecrets", agent_kube_status_json(agent->kube)));
 
-	body = json_pack("{s:b,s:s,s:s,s:s,s:s,s:o,s:o,s:o}",
+	body = json_pack("{s:b,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o}",
 			 "enabled", 1, "endpoint", info.endpoint, "ipAddress", info.ip,
 			 "username", info.credentials.username,
 			 "password", info.credentials.password,
 			 "certificate", certificate_json(&info),
 			 "registry", registry_status_json(agent),
-			 "kubernetesSecrets", agent_kube_status_json(agent->kube));
+			 "kubernetesSecrets", agent_kube_status_json(agent->kube),
+			 "storage", api_ui_storage_json(agent));
 	agent_credentials_clear(&info.credentials);
 	return api_send_json(conn, MHD_HTTP_OK, body);
 }
@@ -111,33 +112,6 @@ enum MHD_Result api_status_get(struct agent *agent, struct MHD_Connection *conn)
 			 "registry", registry_status_json(agent),
 			 "kubernetesSecrets", agent_kube_status_json(agent->kube));
 	return api_send_json(conn, MHD_HTTP_OK, body);
-}
-
-enum MHD_Result api_registry_ca(struct agent *agent, struct MHD_Connection *conn)
-{
-	struct MHD_Response *response;
-	enum MHD_Result ret;
-	char *pem = NULL;
-	size_t len = 0;
-	int r;
-
-	r = agent_provision_trust_ca(agent, &pem, &len);
-	if (r == -ENODATA)
-		return api_send_error(conn, MHD_HTTP_CONFLICT, "NOT_ENABLED",
-				      "The registry is not enabled; enable it with PUT /v1/registry.");
-	if (r < 0)
-		return api_send_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL",
-				      "Failed to read the CA certificate: %s.", strerror(-r));
-
-	response = MHD_create_response_from_buffer(len, pem, MHD_RESPMEM_MUST_FREE);
-	if (!response) {
-		free(pem);
-		return MHD_NO;
-	}
-	MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-pem-file");
-	ret = MHD_queue_response(conn, MHD_HTTP_OK, response);
-	MHD_destroy_response(response);
-	return ret;
 }
 
 static int parse_flag(json_t *value, const char *key, bool *ret, char *err, size_t size)

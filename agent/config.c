@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "ui_format.h"
 
 /* The name must still fit a certificate's DNS name after "ecr." and ".". */
 #define DNS_NAME_MAX 253
@@ -276,6 +277,37 @@ static int set_hosts_file(struct agent_config *config, const char *value)
 	return set_absolute_path(&config->hosts_file, value);
 }
 
+/* ADDR:PORT or [::1]:PORT with a loopback ADDR: the page speaks plain HTTP
+ * with the registry password in each request, so it must not leave the host. */
+static int set_ui_listen(struct agent_config *config, const char *value)
+{
+	const char *colon = strrchr(value, ':');
+	char addr[INET6_ADDRSTRLEN + 2];
+	size_t len;
+	unsigned port;
+
+	if (!colon || parse_unsigned(colon + 1, 1, 65535, &port) < 0)
+		return -EINVAL;
+	len = (size_t)(colon - value);
+	if (len < 2 || len >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, value, len);
+	addr[len] = '\0';
+	if (addr[0] == '[' && addr[len - 1] == ']') {
+		addr[len - 1] = '\0';
+		if (!agent_ui_ip_is_loopback(addr + 1))
+			return -EINVAL;
+	} else if (strchr(addr, ':') || !agent_ui_ip_is_loopback(addr)) {
+		return -EINVAL;
+	}
+	return ecr_conf_set_string(&config->ui_listen, value);
+}
+
+static int set_ui_dir(struct agent_config *config, const char *value)
+{
+	return set_absolute_path(&config->ui_dir, value);
+}
+
 bool agent_namespace_in_list(const char *list, const char *ns)
 {
 	const char *item = list;
@@ -318,6 +350,8 @@ static const struct config_key config_keys[] = {
 	{ "trust_containerd_dir", set_trust_containerd_dir, "an absolute path" },
 	{ "trust_docker_dir", set_trust_docker_dir, "an absolute path" },
 	{ "hosts_file", set_hosts_file, "an absolute path" },
+	{ "ui_listen", set_ui_listen, "a loopback ADDR:PORT such as 127.0.0.1:31080" },
+	{ "ui_dir", set_ui_dir, "an absolute path" },
 };
 
 int agent_config_set(struct agent_config *config, const char *key, const char *value,

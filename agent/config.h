@@ -26,6 +26,12 @@
 #define AGENT_DEFAULT_TRUST_DOCKER_DIR "/etc/docker/certs.d"
 #define AGENT_DEFAULT_HOSTS_FILE "/etc/hosts"
 #define AGENT_DEFAULT_SERVICEACCOUNT_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+/* The Makefile passes its UIDIR, so the default follows the install prefix. */
+#ifdef EDGECR_UIDIR
+#define AGENT_DEFAULT_UI_DIR EDGECR_UIDIR
+#else
+#define AGENT_DEFAULT_UI_DIR "/usr/share/edgecr/ui"
+#endif
 
 /* The value of key kubeconfig that selects the pod's service-account files. */
 #define AGENT_KUBECONFIG_IN_CLUSTER "in-cluster"
@@ -58,6 +64,8 @@ struct agent_config {
 	char *trust_containerd_dir;
 	char *trust_docker_dir;
 	char *hosts_file;
+	char *ui_listen;           /* loopback ADDR:PORT of the web UI, or NULL: off */
+	char *ui_dir;              /* the web page's static files */
 };
 
 /* Allocates a configuration holding the embedded defaults.  The device name

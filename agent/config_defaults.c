@@ -75,11 +75,13 @@ int agent_config_new(struct agent_config **ret_config)
 	config->trust_containerd_dir = strdup(AGENT_DEFAULT_TRUST_CONTAINERD_DIR);
 	config->trust_docker_dir = strdup(AGENT_DEFAULT_TRUST_DOCKER_DIR);
 	config->hosts_file = strdup(AGENT_DEFAULT_HOSTS_FILE);
+	config->ui_dir = strdup(AGENT_DEFAULT_UI_DIR);
 
 	if (!config->device_name || !config->dns_domain || !config->registry_ip ||
 	    !config->state_dir || !config->socket_path || !config->admin_group ||
 	    !config->kube_skip_namespaces || !config->kube_serviceaccount_dir ||
-	    !config->trust_containerd_dir || !config->trust_docker_dir || !config->hosts_file) {
+	    !config->trust_containerd_dir || !config->trust_docker_dir || !config->hosts_file ||
+	    !config->ui_dir) {
 		agent_config_free(config);
 		return -ENOMEM;
 	}
@@ -107,6 +109,8 @@ void agent_config_free(struct agent_config *config)
 	free(config->trust_containerd_dir);
 	free(config->trust_docker_dir);
 	free(config->hosts_file);
+	free(config->ui_listen);
+	free(config->ui_dir);
 	free(config);
 }
 

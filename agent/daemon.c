@@ -33,6 +33,7 @@
 struct daemon_run {
 	struct agent agent;
 	struct agent_api *api;
+	struct agent_api *ui_api;      /* web UI listener; NULL when ui_listen is off */
 	struct agent_maintenance *maintenance;
 	const struct agent_cmdline *cmdline;
 	int signal_fd;
@@ -142,6 +143,28 @@ static int start_api(struct daemon_run *d)
 	return r;
 }
 
+/* Serves the web page and the API on ui_listen, when set.  A failure stops
+ * the agent, as a socket that cannot be bound does. */
+static int start_ui(struct daemon_run *d)
+{
+	const struct agent_config *c = d->agent.config;
+	int fd, r;
+
+	if (!c->ui_listen)
+		return 0;
+	r = agent_api_tcp_open(c->ui_listen, &fd);
+	if (r < 0) {
+		ecr_log(LOG_ERR, "failed to listen on %s for the web UI: %s", c->ui_listen, strerror(-r));
+		return r;
+	}
+	r = agent_api_start_tcp(&d->agent, fd, &d->ui_api);
+	if (r < 0)
+		ecr_log(LOG_ERR, "failed to start the web UI server on %s", c->ui_listen);
+	else
+		ecr_log(LOG_NOTICE, "serving the web UI on http://%s/ from %s", c->ui_listen, c->ui_dir);
+	return r;
+}
+
 /* Sends STATUS= when the registry's state changed, for systemctl status. */
 static void update_status(struct daemon_run *d)
 {
@@ -233,6 +256,8 @@ static void shut_down(struct daemon_run *d)
 
 	sd_notify(0, "STOPPING=1\nSTATUS=Stopping the registry");
 	atomic_store(&agent->stopping, true);
+	agent_api_stop(d->ui_api);
+	d->ui_api = NULL;
 	agent_api_stop(d->api);
 	d->api = NULL;
 	agent_maintenance_stop(d->maintenance);
@@ -273,6 +298,8 @@ int agent_daemon_run(struct agent_config *config, const struct agent_cmdline *cm
 		r = open_state(&d);
 	if (r == 0)
 		r = start_api(&d);
+	if (r == 0)
+		r = start_ui(&d);
 	if (r == 0) {
 		r = agent_kube_start(&d.agent.kube);
 		if (r < 0)

@@ -8,7 +8,8 @@ build=(build-essential pkg-config gettext libmicrohttpd-dev libjansson-dev libsq
 # Real clients and servers that the integration tests and benchmarks drive.
 clients=(curl openssl docker.io skopeo podman containerd umoci busybox-static apache2-utils wrk
 	docker-registry sqlite3 jq systemd lintian debootstrap
-	golang-go etcd-server dpkg-dev locales nginx-light)
+	golang-go etcd-server dpkg-dev locales nginx-light
+	chromium chromium-driver python3-selenium)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it): sudo make deps" >&2
