@@ -68,7 +68,8 @@ static int not_running(const char *socket_path, int r, char *err, size_t err_siz
 {
 	snprintf(err, err_size,
 		 _("edgecr-agent is not running (no agent listens on %s). "
-		   "Start it with: systemctl start edgecr-agent"),
+		   "Start it with: systemctl start edgecr-agent, or set "
+		   "EDGECR_AGENT_SOCKET to the socket of a running agent"),
 		 socket_path);
 	return r;
 }

@@ -99,6 +99,10 @@ To push and pull from this machine:
   echo '$ip $host' >> /etc/hosts
   mkdir -p /etc/docker/certs.d/$endpoint && cp $run_dir/ca.crt /etc/docker/certs.d/$endpoint/
   docker login $endpoint -u $user   # password: see the table above
+dockerd does not check certificates of registries on 127.0.0.0/8; to see the
+CA trusted, use skopeo --cert-dir or curl --cacert $run_dir/ca.crt.
+The device commands, from another shell:
+  EDGECR_AGENT_SOCKET=$socket $build/Get-HcsKubernetesContainerRegistryInfo
 HINT
 }
 
