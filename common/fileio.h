@@ -9,9 +9,9 @@
 
 /*
  * Replaces PATH with DATA (LEN bytes) so that readers see either the old file
- * or the whole new one, never a mix, and the new content survives a crash once
- * this returns: it writes "PATH.tmp.PID" with MODE, fsyncs it, renames it over
- * PATH and fsyncs the directory.  Returns 0 or a negative errno; on failure
+ * or the whole new one, never a mix.  It writes "PATH.tmp.PID" with MODE,
+ * fsyncs it, renames it over PATH and fsyncs the directory, so the new content
+ * survives a crash once this returns.  Returns 0 or a negative errno; on failure
  * PATH is unchanged and the temporary file removed.
  */
 int ecr_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);

@@ -3,15 +3,15 @@
  *
  * An encoded hash reads "$pbkdf2-sha256$i=ITERATIONS$SALT$HASH" with SALT (16
  * random bytes) and HASH (32 bytes) in standard base64.  PBKDF2-HMAC-SHA256 comes
- * from OpenSSL.  The credentials file that holds these is one "user:encoded-hash"
- * per line; '#' starts a comment line.
+ * from OpenSSL.  The credentials file contains one "user:encoded-hash" per
+ * line, and '#' starts a comment line.
  */
 #ifndef EDGECR_PASSHASH_H
 #define EDGECR_PASSHASH_H
 
 #include <stddef.h>
 
-/* PBKDF2-SHA256 work factor for new hashes (OWASP's 2023 figure). */
+/* PBKDF2-SHA256 iterations of new hashes. */
 #define ECR_PASSHASH_ITERATIONS 600000
 
 /* Iterations accepted when verifying, so a crafted file cannot stall a check. */
