@@ -8,10 +8,12 @@ PKGS := libmicrohttpd jansson sqlite3 openssl libsystemd libcurl yaml-0.1
 CFLAGS ?= -O2 -g
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Icommon $(shell pkg-config --cflags $(PKGS)) \
-	-DEDGECR_LOCALEDIR='"$(LOCALEDIR)"' -DEDGECR_VERSION='"$(VERSION)"'
+	-DEDGECR_LOCALEDIR='"$(LOCALEDIR)"' -DEDGECR_UIDIR='"$(UIDIR)"' -DEDGECR_VERSION='"$(VERSION)"'
 LDLIBS += $(shell pkg-config --libs $(PKGS)) -lpthread
 PREFIX ?= /usr
 LOCALEDIR ?= $(PREFIX)/share/locale
+# The web UI's static files, served by the agent's optional TCP listener.
+UIDIR ?= $(PREFIX)/share/edgecr/ui
 VERSION := 0.1.0
 
 B ?= build
@@ -31,7 +33,8 @@ PROGRAMS := $(if $(wildcard registry/main.c),$(B)/edgecr-registry) \
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 CATALOGS := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/edgecr.mo,$(wildcard po/*.po))
 
-.PHONY: all check unit integration run deps bench pot install deb check-package clean
+.PHONY: all check unit integration run deps bench pot install deb check-package clean \
+	fuzz fuzz-build check-asan asan-build
 all: $(PROGRAMS) $(CATALOGS) $(if $(wildcard cmdlets/main.c),cmdlet-links)
 
 $(B)/obj/%.o: %.c
@@ -117,7 +120,7 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/edgecr \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(PSMODULEDIR)
+		$(DESTDIR)$(PSMODULEDIR) $(DESTDIR)$(UIDIR)
 	install -m 0755 $(B)/edgecr-agent $(B)/edgecr-registry $(DESTDIR)$(SBINDIR)/
 	install -m 0755 $(B)/edgecr-cmdlet $(DESTDIR)$(BINDIR)/
 	for n in $(CMDLET_NAMES); do ln -sf edgecr-cmdlet $(DESTDIR)$(BINDIR)/$$n; done
@@ -132,6 +135,7 @@ install: all
 	install -m 0644 packaging/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 README.md README.pt-PT.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -m 0644 cmdlets/EdgeCR.psd1 cmdlets/EdgeCR.psm1 $(DESTDIR)$(PSMODULEDIR)/
+	install -m 0644 share/ui/*.html share/ui/*.css share/ui/*.js $(DESTDIR)$(UIDIR)/
 	for mo in $(CATALOGS); do lang=$${mo#$(B)/locale/}; lang=$${lang%%/*}; \
 		install -D -m 0644 $$mo $(DESTDIR)$(LOCALEDIR)/$$lang/LC_MESSAGES/edgecr.mo; done
 
@@ -143,7 +147,7 @@ install: all
 # $(B)/edgecr_$(VERSION)_ARCH.deb; make deb VERSION=... builds another version.
 DEB_ARCH = $(shell dpkg --print-architecture)
 DEB_STAGE = $(B)/debsrc/edgecr-$(VERSION)
-DEB_SOURCES = Makefile README.md README.pt-PT.md common registry agent cmdlets po docs packaging
+DEB_SOURCES = Makefile README.md README.pt-PT.md common registry agent cmdlets po docs packaging share
 deb:
 	rm -rf $(B)/debsrc && mkdir -p $(DEB_STAGE)
 	tar -cf - $(wildcard $(DEB_SOURCES)) | tar -xf - -C $(DEB_STAGE)
@@ -165,6 +169,54 @@ check-package: deb
 	$(if $(OLD_DEB),,$(MAKE) deb B=$(abspath $(B))/old VERSION='$(OLD_VERSION)')
 	tests/package/run.sh $(B)/edgecr_$(VERSION)_$(DEB_ARCH).deb \
 		$(or $(OLD_DEB),$(B)/old/edgecr_$(OLD_VERSION)_$(DEB_ARCH).deb)
+
+# Fuzzing and sanitizer builds; docs/hardening.md describes both.
+#
+# `make fuzz` builds one libFuzzer program per parser of untrusted input
+# (tests/fuzz/fuzz_*.c) with clang, AddressSanitizer and UBSan into
+# $(FUZZ_B), then runs each for FUZZ_SECONDS on its seed corpus
+# tests/fuzz/corpus/NAME/.  New inputs go to $(FUZZ_B)/corpus/NAME, crashes to
+# $(FUZZ_B)/crashes/NAME.  The parts are built by a second make with these
+# flags in the environment, so the usual CFLAGS additions still apply.
+FUZZ_CC ?= clang
+FUZZ_B ?= $(B)/fuzz
+FUZZ_SECONDS ?= 20
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS ?= -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(FUZZ_SRC))
+FUZZ_LIBS = $(FUZZ_B)/libregistry.a $(FUZZ_B)/libagent.a $(FUZZ_B)/libcommon.a
+
+fuzz-build:
+	env CFLAGS='$(FUZZ_CFLAGS)' $(MAKE) CC=$(FUZZ_CC) B=$(FUZZ_B) $(FUZZ_LIBS)
+	$(MAKE) $(FUZZ_TARGETS)
+
+$(FUZZ_B)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBS)
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Iregistry -Iagent -Itests/fuzz \
+		-o $@ $< $(FUZZ_LIBS) $(LDLIBS)
+
+fuzz: fuzz-build
+	tests/fuzz/run-fuzz.sh $(FUZZ_B) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# `make check-asan` builds the programs and unit tests with ASan and UBSan
+# (ASAN_CC, clang by default) into $(ASAN_B) and runs ASAN_SUITE on them, the
+# whole of `make check` by default; ASAN_SUITE=tests/run-unit.sh runs only the
+# unit tests.  Any sanitizer report fails the run (tests/fuzz/run-asan.sh).
+ASAN_CC ?= clang
+ASAN_B ?= $(B)/asan
+ASAN_SUITE ?= tests/run-all.sh
+# clang warns about tests/unit/test_reg_blobstore.c's HELLO_SHA256 + 7, which
+# gcc, the compiler of the normal build, accepts; -Wno-error=string-plus-int keeps
+# that one warning from failing this build.
+ASAN_CFLAGS ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -Wno-error=string-plus-int
+
+asan-build:
+	env CFLAGS='$(ASAN_CFLAGS)' LDFLAGS='$(ASAN_CFLAGS)' $(MAKE) CC=$(ASAN_CC) B=$(ASAN_B) \
+		all $(patsubst $(B)/%,$(ASAN_B)/%,$(UNIT_TESTS))
+
+check-asan: asan-build
+	tests/fuzz/run-asan.sh $(ASAN_B) $(ASAN_SUITE) $(patsubst $(B)/%,$(ASAN_B)/%,$(UNIT_TESTS))
 
 clean:
 	rm -rf $(B)

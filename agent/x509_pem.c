@@ -17,13 +17,19 @@
 
 int agent_pem_parse_certs(const char *pem, size_t len, STACK_OF(X509) **ret_certs)
 {
-	STACK_OF(X509) *certs = sk_X509_new_null();
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	STACK_OF(X509) *certs = NULL;
+	BIO *bio = NULL;
 	X509 *cert;
 	int r = -EINVAL;
 
-	if (!certs || !bio || len > AGENT_PEM_MAX) {
-		r = certs && bio ? -EINVAL : -ENOMEM;
+	/* Checked before the (int) cast: a length that wraps to -1 would make
+	 * BIO_new_mem_buf read up to a NUL byte instead. */
+	if (len > AGENT_PEM_MAX)
+		return -EINVAL;
+	certs = sk_X509_new_null();
+	bio = BIO_new_mem_buf(pem, (int)len);
+	if (!certs || !bio) {
+		r = -ENOMEM;
 		goto out;
 	}
 	while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
@@ -53,9 +59,12 @@ out:
 
 int agent_pem_parse_key(const char *pem, size_t len, EVP_PKEY **ret_key)
 {
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	BIO *bio;
 	EVP_PKEY *key;
 
+	if (len > AGENT_PEM_MAX)
+		return -EINVAL;
+	bio = BIO_new_mem_buf(pem, (int)len);
 	if (!bio)
 		return -ENOMEM;
 	key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);

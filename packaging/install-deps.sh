@@ -4,7 +4,8 @@
 set -euo pipefail
 
 build=(build-essential pkg-config gettext libmicrohttpd-dev libjansson-dev libsqlite3-dev
-	libssl-dev libsystemd-dev libcurl4-openssl-dev libyaml-dev debhelper)
+	libssl-dev libsystemd-dev libcurl4-openssl-dev libyaml-dev debhelper
+	clang libclang-rt-14-dev)
 # Real clients and servers that the integration tests and benchmarks drive.
 clients=(curl openssl docker.io skopeo podman containerd umoci busybox-static apache2-utils wrk
 	docker-registry sqlite3 jq systemd lintian debootstrap

@@ -84,7 +84,8 @@ static int blob_file_sweep(const struct file_sweep *sweep, int dirfd, const char
 	if (!hex_name_valid(name, hex_len) ||
 	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 		return 0;
-	snprintf(digest, sizeof(digest), "%s:%s", algorithm, name);
+	if (snprintf(digest, sizeof(digest), "%s:%s", algorithm, name) >= (int)sizeof(digest))
+		return 0;
 	r = reg_meta_gc_blob_known(sweep->ctx->meta, digest);
 	if (r != 0)
 		return r < 0 ? r : 0;
