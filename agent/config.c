@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,26 @@ static int set_registry_binary(struct agent_config *config, const char *value)
 	return set_absolute_path(&config->registry_binary, value);
 }
 
+/* The name is looked up here, so a configuration that names a missing user
+ * fails to load. */
+static int set_registry_user(struct agent_config *config, const char *value)
+{
+	const struct passwd *pw;
+
+	if (value[0] == '\0') {
+		free(config->registry_user);
+		config->registry_user = NULL;
+		return 0;
+	}
+	errno = 0;
+	pw = getpwnam(value);
+	if (!pw)
+		return errno == ENOMEM ? -ENOMEM : -EINVAL;
+	config->registry_uid = pw->pw_uid;
+	config->registry_gid = pw->pw_gid;
+	return ecr_conf_set_string(&config->registry_user, value);
+}
+
 static int set_ca_cert(struct agent_config *config, const char *value)
 {
 	return set_absolute_path(&config->ca_cert, value);
@@ -336,6 +357,7 @@ static const struct config_key config_keys[] = {
 	{ "socket_mode", set_socket_mode, "an octal mode such as 0660" },
 	{ "admin_group", set_admin_group, "a group name" },
 	{ "registry_binary", set_registry_binary, "an absolute path" },
+	{ "registry_user", set_registry_user, "the name of an existing user, or empty" },
 	{ "ca_cert", set_ca_cert, "an absolute path" },
 	{ "ca_key", set_ca_key, "an absolute path" },
 	{ "certificate_validity_days", set_validity_days, "a number of days from 1 to 3650" },

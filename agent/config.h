@@ -50,6 +50,9 @@ struct agent_config {
 	mode_t socket_mode;
 	char *admin_group;
 	char *registry_binary;
+	char *registry_user;      /* user the registry runs as, or NULL: the agent's */
+	uid_t registry_uid;       /* of registry_user, looked up when it was set */
+	gid_t registry_gid;
 	char *ca_cert;            /* existing device CA to issue from, or NULL */
 	char *ca_key;
 	unsigned certificate_validity_days;

@@ -101,6 +101,7 @@ void agent_config_free(struct agent_config *config)
 	free(config->socket_path);
 	free(config->admin_group);
 	free(config->registry_binary);
+	free(config->registry_user);
 	free(config->ca_cert);
 	free(config->ca_key);
 	free(config->kubeconfig);

@@ -11,6 +11,10 @@
  *     password                  the registry user's password, for GET /v1/registry
  *   STATE/storage/              the registry's storage root (images)
  *   STATE/registry.notify       the registry's sd_notify socket
+ *
+ * With registry_user set, provision.c gives registry.conf, credentials,
+ * server.crt, server.key, storage/ and registry.notify to that user, and
+ * makes STATE and STATE/registry 0711.
  */
 #ifndef EDGECR_AGENT_PATHS_H
 #define EDGECR_AGENT_PATHS_H

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -78,6 +79,114 @@ static int make_dirs(struct provision_run *run)
 	return 0;
 }
 
+static void registry_owner(const struct agent_config *config, uid_t *ret_uid, gid_t *ret_gid)
+{
+	*ret_uid = config->registry_user ? config->registry_uid : getuid();
+	*ret_gid = config->registry_user ? config->registry_gid : getgid();
+}
+
+/* Gives PATH to UID:GID when it belongs to someone else; the mode stays.
+ * Returns 1 when it changed, 0 when not, or a negative errno. */
+static int give_to(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (st.st_uid == uid && st.st_gid == gid)
+		return 0;
+	return lchown(path, uid, gid) < 0 ? -errno : 1;
+}
+
+static uid_t storage_uid;
+static gid_t storage_gid;
+
+static int give_tree_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	if (st->st_uid == storage_uid && st->st_gid == storage_gid)
+		return 0;
+	return lchown(path, storage_uid, storage_gid) < 0 ? -1 : 0;
+}
+
+/* Makes the storage folder the registry user's.  A folder that belonged to
+ * another user, such as root before registry_user was set, is handed over
+ * with its whole content.  Caller holds provision_lock, which guards the
+ * storage_uid and storage_gid that nftw's callback reads. */
+static int give_storage(struct provision_run *run, uid_t uid, gid_t gid)
+{
+	const char *dir = run->paths->storage;
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (st.st_uid == uid && st.st_gid == gid)
+		return 0;
+	storage_uid = uid;
+	storage_gid = gid;
+	errno = 0;
+	if (nftw(dir, give_tree_entry, 16, FTW_PHYS) < 0)
+		return errno ? -errno : -EIO;
+	provision_action(run, "gave the storage folder %s to uid %u", dir, (unsigned)uid);
+	return 0;
+}
+
+/*
+ * Gives the registry what it reads and writes when it runs as registry_user:
+ * its configuration, credentials, certificate and key (0600, now its own), the
+ * storage folder and the notify socket.  The state folder and STATE/registry
+ * stay root's but become 0711 so that it reaches those paths without listing
+ * them.  The password file, the CA key and agent.db stay root's 0600, and
+ * STATE/registry stays root's so that the registry cannot replace the
+ * password file.  Without registry_user everything belongs to the agent's user
+ * and both folders go back from 0711 to 0700.  A registry.conf that changed
+ * owner means the registry must restart as the new user.
+ */
+static int give_to_registry_user(struct provision_run *run)
+{
+	const struct agent_paths *p = run->paths;
+	const char *files[] = { p->registry_conf, p->credentials, p->server_cert, p->server_key,
+				p->notify_socket };
+	const char *dirs[] = { p->state_dir, p->registry_dir };
+	const char *failed = NULL;
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	int r = 0;
+
+	registry_owner(run->config, &uid, &gid);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && r == 0; i++) {
+		/* Without registry_user only a 0711 of an earlier registry_user is
+		 * undone, so a mode chosen by the administrator stays. */
+		if (stat(dirs[i], &st) < 0) {
+			r = -errno;
+		} else if (run->config->registry_user && (st.st_mode & 07777) != 0711) {
+			r = chmod(dirs[i], 0711) < 0 ? -errno : 0;
+		} else if (!run->config->registry_user && (st.st_mode & 07777) == 0711) {
+			r = chmod(dirs[i], 0700) < 0 ? -errno : 0;
+		}
+		if (r < 0)
+			failed = dirs[i];
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]) && r >= 0; i++) {
+		r = give_to(files[i], uid, gid);
+		if (r < 0)
+			failed = files[i];
+		else if (r == 1 && files[i] == p->registry_conf)
+			run->need_restart = true;
+	}
+	if (r >= 0) {
+		r = give_storage(run, uid, gid);
+		if (r < 0)
+			failed = p->storage;
+	}
+	if (r < 0) {
+		snprintf(run->err, run->err_size, "failed to set owner or mode of %s for the registry user (uid %u): %s",
+			 failed, (unsigned)uid, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
 static int save_state(struct provision_run *run)
 {
 	struct agent_state *state = run->agent->state;
@@ -99,6 +208,8 @@ static void configure_supervisor(struct provision_run *run)
 	snprintf(s.config_path, sizeof(s.config_path), "%s", run->paths->registry_conf);
 	s.watchdog_sec = run->config->registry_watchdog_sec;
 	s.start_timeout_sec = run->config->registry_start_timeout_sec;
+	s.has_user = run->config->registry_user != NULL;
+	registry_owner(run->config, &s.user.uid, &s.user.gid);
 	agent_supervisor_configure(run->agent->supervisor, &s);
 }
 
@@ -190,6 +301,8 @@ static int provision_run_set(struct provision_run *run, const struct agent_set_o
 		r = provision_ensure_certificate(run, o);
 	if (r == 0)
 		r = provision_ensure_registry_conf(run);
+	if (r == 0)
+		r = give_to_registry_user(run);
 	if (r == 0)
 		r = save_state(run);
 	if (r == 0)

@@ -8,6 +8,7 @@
 #include "spawn.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -68,8 +69,22 @@ static void free_env(char **env, char *owned[EXTRA_ENV])
 	free(env);
 }
 
+/* Takes USER's identity with no supplementary groups, and checks that no way
+ * back to the old uid or gid is left.  Async-signal-safe. */
+static int switch_user(const struct agent_spawn_user *user)
+{
+	if (setgroups(0, NULL) < 0 || setgid(user->gid) < 0 || setuid(user->uid) < 0)
+		return -1;
+	if (getuid() != user->uid || geteuid() != user->uid ||
+	    getgid() != user->gid || getegid() != user->gid)
+		return -1;
+	if (user->uid != 0 && setuid(0) == 0)
+		return -1;
+	return 0;
+}
+
 static _Noreturn void exec_child(const char *binary, char *const argv[], char *const env[],
-				 pid_t parent)
+				 const struct agent_spawn_user *user, pid_t parent)
 {
 	sigset_t all;
 
@@ -77,24 +92,25 @@ static _Noreturn void exec_child(const char *binary, char *const argv[], char *c
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGPIPE, SIG_DFL);
 
+	if (user && switch_user(user) < 0)
+		_exit(AGENT_SPAWN_EXIT_SETID);
+
 	/* The registry must not outlive an agent killed with SIGKILL: the next
-	 * agent would find the port taken.  The parent may have died before
-	 * prctl ran, hence the check. */
+	 * agent would find the port taken.  The kernel clears this setting when
+	 * the uid or gid changes, so it comes after switch_user.  The parent may
+	 * have died before prctl ran, hence the check. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != parent)
 		_exit(1);
 
 	close_range(STDERR_FILENO + 1, ~0U, 0);
-
-	/* TODO: the registry keeps the agent's user (root).  Switching to a
-	 * service user needs that user to exist and to own the files the agent
-	 * writes in STATE/registry and STATE/storage. */
 	execve(binary, argv, env);
 	_exit(127);
 }
 
 int agent_spawn_registry(const char *binary, const char *config_path,
-			 const char *notify_path, uint64_t watchdog_usec, pid_t *ret_pid)
+			 const char *notify_path, uint64_t watchdog_usec,
+			 const struct agent_spawn_user *user, pid_t *ret_pid)
 {
 	char *argv[] = { (char *)binary, "--config", (char *)config_path, NULL };
 	char *owned[EXTRA_ENV] = { NULL, NULL };
@@ -114,7 +130,7 @@ int agent_spawn_registry(const char *binary, const char *config_path,
 		goto out;
 	}
 	if (pid == 0)
-		exec_child(binary, argv, env, parent);
+		exec_child(binary, argv, env, user, parent);
 	*ret_pid = pid;
 
 out:

@@ -13,7 +13,10 @@
 #define EDGECR_AGENT_SUPERVISE_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <sys/types.h>
+
+#include "spawn.h"
 
 enum agent_registry_state {
 	AGENT_REGISTRY_STOPPED,
@@ -36,6 +39,8 @@ struct agent_supervisor_settings {
 	char config_path[PATH_MAX];
 	unsigned watchdog_sec;     /* 0 disables the liveness check */
 	unsigned start_timeout_sec;
+	bool has_user;             /* false: the registry keeps the agent's user */
+	struct agent_spawn_user user;
 };
 
 struct agent_supervisor;

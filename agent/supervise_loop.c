@@ -34,7 +34,8 @@ static void start_process(struct agent_supervisor *sup)
 	int r;
 
 	r = agent_spawn_registry(s->binary, s->config_path, sup->notify_path,
-				 (uint64_t)s->watchdog_sec * 1000000, &pid);
+				 (uint64_t)s->watchdog_sec * 1000000,
+				 s->has_user ? &s->user : NULL, &pid);
 	if (r < 0) {
 		ecr_log(LOG_ERR, "failed to start the registry %s: %s; retrying in %u ms",
 			s->binary, strerror(-r), BACKOFF_MAX_MS);
@@ -101,7 +102,10 @@ static void describe_exit(int status, const char *kill_reason, char *buf, size_t
 	const char *prefix = kill_reason ? kill_reason : "";
 	const char *sep = kill_reason ? "; " : "";
 
-	if (WIFEXITED(status))
+	if (WIFEXITED(status) && WEXITSTATUS(status) == AGENT_SPAWN_EXIT_SETID)
+		snprintf(buf, size, "%s%sexited with status %d: failed to switch to the registry user",
+			 prefix, sep, WEXITSTATUS(status));
+	else if (WIFEXITED(status))
 		snprintf(buf, size, "%s%sexited with status %d", prefix, sep, WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
 		snprintf(buf, size, "%s%skilled by signal %d (SIG%s)", prefix, sep,

@@ -11,8 +11,10 @@
 #
 # Prints "ok - NAME" or "not ok - NAME: expected ..., got ..." per check and
 # exits non-zero when a check failed.  Needs root (the agent binds its socket
-# as root and the 403 check runs curl as user nobody), curl, jq, openssl,
-# setpriv and ss.  The registry listens on 127.0.0.1 in 17000-17999.
+# as root, the 403 check runs curl as user nobody, and the registry_user checks
+# create a system user edgecr-tPID, deleted on exit), curl, jq, openssl,
+# setpriv, ss, useradd and userdel.  The registry listens on 127.0.0.1 in
+# 17000-17999.
 
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -29,8 +31,9 @@ NAME=ecr.$DEVICE.$DOMAIN
 PASSED=0
 FAILED=0
 AGENT_PID=
+SERVICE_USER=
 
-for tool in curl jq openssl setpriv ss; do
+for tool in curl jq openssl setpriv ss useradd userdel; do
 	command -v "$tool" >/dev/null || { echo "Bail out! $tool not found"; exit 2; }
 done
 for binary in "$AGENT" "$REGISTRY"; do
@@ -51,6 +54,9 @@ cleanup() {
 		kill -TERM "$AGENT_PID"
 		wait "$AGENT_PID" 2>/dev/null
 	fi
+	# userdel fails while a process of the user runs, so the agent and its
+	# registry stop first.
+	[ -n "$SERVICE_USER" ] && userdel "$SERVICE_USER"
 	if [ "${IT_KEEP:-0}" = 1 ]; then
 		echo "# kept $DIR"
 	else
@@ -395,6 +401,93 @@ check "socket belongs to the admin group" "root:nogroup 660" "$(stat -c '%U:%G %
 r=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
 	curl -sS --unix-socket "$SOCK" -w '\n%{http_code}' http://agent/v1/status)
 check "admin group member may call the API" 200 "$(status "$r")"
+
+# --- registry_user: a third agent runs the registry as a system user of its own
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID"
+AGENT_PID=
+SERVICE_USER=edgecr-t$$
+if ! useradd --system --no-create-home --shell /usr/sbin/nologin "$SERVICE_USER"; then
+	SERVICE_USER=
+	echo "Bail out! useradd failed"
+	exit 2
+fi
+service_uid=$(id -u "$SERVICE_USER")
+service_gid=$(id -g "$SERVICE_USER")
+# as_service_user COMMAND...: runs COMMAND with the service user's uid and gid only.
+as_service_user() {
+	setpriv --reuid="$service_uid" --regid="$service_gid" --clear-groups "$@"
+}
+# process_ids PID: prints the real, effective, saved and fs uids, then the gids.
+process_ids() {
+	awk '/^Uid:|^Gid:/ { printf "%s %s %s %s ", $2, $3, $4, $5 }' "/proc/$1/status"
+}
+expected_ids="$service_uid $service_uid $service_uid $service_uid $service_gid $service_gid $service_gid $service_gid "
+
+SOCK=$DIR/user.sock
+STATE=$DIR/user-state
+# Images stored while the registry ran as root, before registry_user was set.
+mkdir -p "$STATE/storage/from-root"
+touch "$STATE/storage/from-root/blob"
+printf 'registry_user = %s\n' "$SERVICE_USER" >>"$DIR/agent.conf"
+if start_agent; then
+	ok "agent with registry_user starts"
+else
+	not_ok "agent with registry_user starts" "expected $SOCK, agent exited or timed out"
+	exit 1
+fi
+r=$(api PUT /v1/registry '{}')
+check "PUT with registry_user succeeds" 200 "$(status "$r")"
+password=$(api GET /v1/registry | sed '$d' | jq -r .password)
+reg_pid=$(registry_pid)
+check "registry runs as registry_user" "$expected_ids" "$(process_ids "$reg_pid")"
+check "registry has no supplementary groups" "" \
+	"$(awk '/^Groups:/ { $1 = ""; print substr($0, 2) }' "/proc/$reg_pid/status")"
+fetch_ca
+check "registry_user registry accepts the password" 200 "$(registry_status ase-ecr-user "$password")"
+
+blob=$DIR/blob
+printf 'edgecr registry_user test %s\n' "$$" >"$blob"
+digest=sha256:$(sha256sum "$blob" | cut -d' ' -f1)
+check "registry_user registry stores a blob" 201 \
+	"$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 --cacert "$DIR/ca.crt" \
+		--resolve "$NAME:$PORT:127.0.0.1" -u "ase-ecr-user:$password" \
+		-X POST --data-binary "@$blob" -H 'Content-Type: application/octet-stream' \
+		"https://$NAME:$PORT/v2/test/user/blobs/uploads/?digest=$digest")"
+check "older storage content is handed over" "$SERVICE_USER" \
+	"$(stat -c %U "$STATE/storage/from-root/blob")"
+for file in registry.conf credentials server.key; do
+	check "$file belongs to registry_user, 0600" "$SERVICE_USER 600" \
+		"$(stat -c '%U %a' "$STATE/registry/$file")"
+done
+check "server.crt belongs to registry_user" "$SERVICE_USER" "$(stat -c %U "$STATE/registry/server.crt")"
+for file in registry/password ca/ca.key agent.db; do
+	check "$file stays root's, 0600" "root 600" "$(stat -c '%U %a' "$STATE/$file")"
+	check "registry_user cannot read $file" denied \
+		"$(as_service_user cat "$STATE/$file" >/dev/null 2>&1 && echo read || echo denied)"
+done
+check "registry_user cannot list the state folder" denied \
+	"$(as_service_user ls "$STATE" >/dev/null 2>&1 && echo listed || echo denied)"
+
+kill -KILL "$reg_pid"
+new_pid=
+for ((i = 0; i < 20; i++)); do
+	sleep 0.1
+	new_pid=$(registry_pid)
+	[ "$new_pid" != null ] && [ "$new_pid" != "$reg_pid" ] && break
+done
+wait_registry_running 10
+check "restarted registry runs as registry_user" "$expected_ids" "$(process_ids "$new_pid")"
+
+r=$(api PUT /v1/registry '{"rotatePassword":true}')
+new_password=$(api GET /v1/registry | sed '$d' | jq -r .password)
+check "rotatePassword with registry_user succeeds" 200 "$(status "$r")"
+check "registry_user registry rejects the old password" 401 "$(registry_status ase-ecr-user "$password")"
+check "registry_user registry accepts the new password" 200 \
+	"$(registry_status ase-ecr-user "$new_password")"
+check "rotated credentials belong to registry_user" "$SERVICE_USER 600" \
+	"$(stat -c '%U %a' "$STATE/registry/credentials")"
+check "rotation kept the registry process" "$new_pid" "$(registry_pid)"
 
 echo "# $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -452,7 +452,7 @@ test_installed_files() {
 	check "sysusers created user edgecr" in_root getent passwd edgecr
 	check "sysusers created group edgecr-admin" in_root getent group edgecr-admin
 	mode=$(stat -c '%a %U' "$root/var/lib/edgecr" 2>&1)
-	check_equal "tmpfiles made /var/lib/edgecr 0700 root" "$mode" "700 root"
+	check_equal "tmpfiles made /var/lib/edgecr 0711 root" "$mode" "711 root"
 	check "systemd-analyze verify edgecr-agent.service" \
 		in_root systemd-analyze verify --man=no /lib/systemd/system/edgecr-agent.service
 	check "man pages of every program installed" man_pages_installed

@@ -38,6 +38,7 @@ static void config_defaults(void)
 	CHECK(agent_dns_label_is_valid(c->device_name, strlen(c->device_name)));
 	CHECK(c->registry_binary != NULL);
 	CHECK(strstr(c->registry_binary, "/edgecr-registry") != NULL);
+	CHECK(c->registry_user == NULL);
 	agent_config_free(c);
 }
 
@@ -103,6 +104,27 @@ static void config_ca_keys_together(void)
 	agent_config_free(c);
 }
 
+static void config_registry_user(void)
+{
+	struct agent_config *c = new_config();
+	char err[512] = "";
+
+	CHECK_INT(agent_config_set(c, "registry_user", "root", err, sizeof(err)), 0);
+	CHECK_STR(c->registry_user, "root");
+	CHECK_INT(c->registry_uid, 0);
+	CHECK_INT(c->registry_gid, 0);
+
+	CHECK_INT(agent_config_set(c, "registry_user", "edgecr-no-such-user", err, sizeof(err)),
+		  -EINVAL);
+	CHECK(strstr(err, "registry_user") != NULL);
+	CHECK(strstr(err, "edgecr-no-such-user") != NULL);
+	CHECK_STR(c->registry_user, "root");
+
+	CHECK_INT(agent_config_set(c, "registry_user", "", err, sizeof(err)), 0);
+	CHECK(c->registry_user == NULL);
+	agent_config_free(c);
+}
+
 static void endpoint_composition(void)
 {
 	struct agent_config *c = new_config();
@@ -131,6 +153,7 @@ int main(void)
 	RUN(config_unknown_key);
 	RUN(config_file_error_names_line);
 	RUN(config_ca_keys_together);
+	RUN(config_registry_user);
 	RUN(endpoint_composition);
 	return UNIT_EXIT();
 }
