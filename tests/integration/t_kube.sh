@@ -19,11 +19,26 @@
 # tools (golang-go, make, dpkg-dev).  It writes to etcd directly (HTTP gateway)
 # only to compact it for the 410 check.  Listens on 127.0.0.1 only: the registry
 # on a free port in 21000-21499, kube-apiserver on 21643, etcd on 21379-21380.
-# The trust files and the hosts file live in the temporary directory.
+# The trust files and the hosts file that the agent writes live in the
+# temporary directory.
+#
+# The pull checks take the credentials from a provisioned secret and pull an
+# image with them: ctr through the containerd hosts directory that the agent
+# wrote, and docker with the decoded .dockerconfigjson as its config.json.
+# They need containerd, ctr, skopeo, umoci and busybox-static (docker and
+# dockerd for the docker part) and are skipped when those are missing.  For
+# them the script starts a private containerd and dockerd under the temporary
+# directory (lib.sh), adds "127.0.0.1 <endpoint name> # edgecr-it-PID" to
+# /etc/hosts and copies the agent's docker CA folder to
+# /etc/docker/certs.d/<endpoint>.  The EXIT trap removes both.
 
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 REPO=$(pwd)
+# lib.sh starts containerd and dockerd, builds the OCI image and owns the
+# /etc/hosts line.  This script keeps its own temporary directory and traps,
+# so it does not call it_init, and cleanup() below calls it_cleanup.
+. tests/integration/lib.sh
 
 AGENT=${EDGECR_AGENT:-build/edgecr-agent}
 REGISTRY=${EDGECR_REGISTRY:-build/edgecr-registry}
@@ -51,6 +66,13 @@ for binary in "$AGENT" "$REGISTRY"; do
 done
 
 DIR=$(mktemp -d /tmp/edgecr-kube-it-XXXXXX) || exit 2
+# What it_init would record: lib.sh's daemons and clean-up use this
+# directory, and it_cleanup removes only the system paths that are new.
+IT_DIR=$DIR
+if [ -e /var/lib/containers ]; then IT_VARLIB_CACHE_EXISTED=1; else IT_VARLIB_CACHE_EXISTED=0; fi
+for path in "${IT_SYSTEM_PATHS[@]}"; do
+	[ -e "$path" ] || IT_SYSTEM_PATHS_NEW+=("$path")
+done
 SOCK=$DIR/agent.sock
 STATE=$DIR/state
 RIG=$DIR/rig
@@ -70,12 +92,11 @@ cleanup() {
 
 	stop_agent
 	[ "$RIG_UP" = 1 ] && tests/kube/kube-down.sh "$RIG"
-	if [ "${IT_KEEP:-0}" = 1 ]; then
-		echo "# kept $DIR"
-	else
-		rm -rf -- "$DIR"
-	fi
-	exit "$rc"
+	# it_cleanup stops containerd and dockerd, removes the /etc/hosts line and
+	# the certs.d folder, unmounts what containerd mounted, removes $DIR
+	# (unless IT_KEEP=1) and exits with the status it finds in $?.
+	(exit "$rc")
+	it_cleanup
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -314,6 +335,105 @@ MANAGED_NS="default team-a"
 count_is() { [ "$(api GET /v1/status | jq -r .kubernetesSecrets.namespaces)" = "$1" ]; }
 if wait_for 5 count_is 2 && state_is synced; then ok "deleted namespace leaves the count, no error"; else
 	not_ok "deleted namespace leaves the count, no error" "expected synced with 2, got $(api GET /v1/status | jq -c .kubernetesSecrets)"; fi
+
+# --- pull with the secret's credentials through the agent's trust files
+# The registry part of the image reference is the secret's auths key, so that
+# name must resolve.  The agent wrote its hosts line to $TRUST/hosts, so the
+# test adds one to /etc/hosts.
+pull_tools_missing=
+for tool in containerd ctr skopeo umoci; do
+	command -v "$tool" >/dev/null || pull_tools_missing="$pull_tools_missing $tool"
+done
+[ -x /bin/busybox ] || pull_tools_missing="$pull_tools_missing busybox-static"
+if [ -n "$pull_tools_missing" ]; then
+	echo "ok - pull with the secret's credentials # SKIP not installed:$pull_tools_missing"
+else
+	IT_HOSTNAME=$NAME
+	it_hosts_add
+	secret_json=$(secret_config team-a)
+	pull_user=$(jq -r --arg e "$ENDPOINT" '.auths[$e].username // empty' <<<"$secret_json")
+	pull_pass=$(jq -r --arg e "$ENDPOINT" '.auths[$e].password // empty' <<<"$secret_json")
+	check "secret names the endpoint" "$ENDPOINT" "$(jq -r '.auths | keys | join(",")' <<<"$secret_json")"
+	image=$ENDPOINT/kube/trust:v1
+
+	# Push with skopeo, trusting the CA file that the agent wrote for docker.
+	layout=$DIR/oci
+	if it_build_oci_layout "$layout" v1 0 amd64 >"$DIR/umoci.log" 2>&1; then
+		ok "build OCI image"
+	else
+		not_ok "build OCI image" "umoci failed: $(tail -n 3 "$DIR/umoci.log")"
+	fi
+	pushed_digest=$(it_oci_layout_digest "$layout" v1)
+	if skopeo copy --dest-cert-dir "$TRUST/docker/$ENDPOINT" --dest-creds "$pull_user:$pull_pass" \
+		"oci:$layout:v1" "docker://$image" >"$DIR/skopeo.log" 2>&1; then
+		ok "skopeo push with the secret's credentials"
+	else
+		not_ok "skopeo push with the secret's credentials" "$(tail -n 3 "$DIR/skopeo.log")"
+	fi
+
+	# ctr pull through the agent's hosts.toml and ca.crt.  The tag exists, so
+	# containerd 1.6.20 resolves it at the host entry that names the CA and
+	# does not try the server entry, which has no CA.
+	it_containerd_start
+	ctr_cmd=("${IT_CTR[@]}")
+	if "${ctr_cmd[@]}" images pull --user "$pull_user:wrong-$pull_pass" --hosts-dir "$TRUST/containerd" \
+		"$image" >"$DIR/ctr-wrong.log" 2>&1; then
+		not_ok "ctr pull with a wrong password is rejected" "pull succeeded"
+	else
+		ok "ctr pull with a wrong password is rejected"
+	fi
+	check "ctr wrong password reports 401" yes \
+		"$(grep -q '401 Unauthorized' "$DIR/ctr-wrong.log" && echo yes || echo no)"
+	if "${ctr_cmd[@]}" images pull --user "$pull_user:$pull_pass" "$image" >"$DIR/ctr-noca.log" 2>&1; then
+		not_ok "ctr pull without the hosts directory is rejected" "pull succeeded"
+	else
+		ok "ctr pull without the hosts directory is rejected"
+	fi
+	check "ctr without the CA reports x509" yes \
+		"$(grep -q 'x509: certificate signed by unknown authority' "$DIR/ctr-noca.log" && echo yes || echo no)"
+	if "${ctr_cmd[@]}" images pull --hosts-dir "$TRUST/containerd" --user "$pull_user:$pull_pass" \
+		"$image" >"$DIR/ctr-pull.log" 2>&1; then
+		ok "ctr pull with the secret and the agent's hosts directory"
+	else
+		not_ok "ctr pull with the secret and the agent's hosts directory" "$(tail -n 3 "$DIR/ctr-pull.log")"
+	fi
+	check "ctr pulled the pushed digest" "$pushed_digest" \
+		"$("${ctr_cmd[@]}" images ls name=="$image" 2>/dev/null | awk 'NR == 2 { print $3 }')"
+
+	# docker reads the decoded .dockerconfigjson as its config.json, which has
+	# the same format.  dockerd 20.10 treats every registry on 127.0.0.0/8 as
+	# insecure and skips certificate verification, so this part proves the
+	# credentials only, not the TLS trust.
+	if command -v dockerd >/dev/null && command -v docker >/dev/null; then
+		REG_CA_DIR=$TRUST/docker/$ENDPOINT
+		it_docker_trust "$ENDPOINT"
+		it_dockerd_start
+		printf '%s\n' "$secret_json" >"$DOCKER_CONFIG/config.json"
+		if docker pull "$image" >"$DIR/docker-pull.log" 2>&1; then
+			ok "docker pull with the secret as config.json (loopback, TLS not verified)"
+		else
+			not_ok "docker pull with the secret as config.json (loopback, TLS not verified)" \
+				"$(tail -n 3 "$DIR/docker-pull.log")"
+		fi
+		check "docker pulled the pushed digest" "$ENDPOINT/kube/trust@$pushed_digest" \
+			"$(docker image inspect --format '{{index .RepoDigests 0}}' "$image" 2>&1)"
+		docker image rm "$image" >/dev/null 2>&1
+		echo '{"auths":{}}' >"$DOCKER_CONFIG/config.json"
+		# After the 401 over HTTPS, dockerd logs "no basic auth credentials"
+		# and tries plain HTTP because the registry counts as insecure, so the
+		# client prints that attempt's EOF and the cause is in dockerd's log.
+		if docker pull "$image" >"$DIR/docker-noauth.log" 2>&1; then
+			not_ok "docker pull without credentials fails" "pull succeeded"
+		else
+			ok "docker pull without credentials fails"
+		fi
+		check "dockerd logs missing credentials" yes \
+			"$(grep -q 'no basic auth credentials' "$IT_DOCKERD_LOG" && echo yes || echo no)"
+	else
+		echo "ok - docker pull with the secret # SKIP docker or dockerd not installed"
+	fi
+	it_hosts_remove
+fi
 
 # --- API server stopped, then back
 tests/kube/kube-down.sh "$RIG" apiserver
