@@ -10,7 +10,7 @@ build=(build-essential pkg-config gettext libmicrohttpd-dev libjansson-dev libsq
 clients=(curl openssl docker.io skopeo podman containerd umoci busybox-static apache2-utils wrk
 	docker-registry sqlite3 jq systemd lintian debootstrap
 	golang-go etcd-server dpkg-dev locales nginx-light
-	chromium chromium-driver python3-selenium)
+	chromium chromium-driver python3-selenium gnuplot-nox python3)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it): sudo make deps" >&2

@@ -14,8 +14,8 @@ BENCH_REPO_ROOT=$(cd "$BENCH_LIB_DIR/../.." && pwd)
 
 # Ports reserved to the benchmarks. Other developers use other ranges on the
 # same machine, so nothing outside this range may be bound.
-BENCH_PORT_MIN=19000
-BENCH_PORT_MAX=19999
+BENCH_PORT_MIN=27000
+BENCH_PORT_MAX=27999
 
 BENCH_USER=bench
 BENCH_PASS="bench-pass-$RANDOM$RANDOM"
@@ -91,8 +91,9 @@ bench_cleanup() {
     fi
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
         # Keep logs and results, but never the multi-GiB data.
-        rm -rf "$BENCH_DIR"/blob.bin "$BENCH_DIR"/www "$BENCH_DIR"/dd.bin "$BENCH_DIR"/*/storage
-        echo "bench: kept $BENCH_DIR (logs and results; blob files and storage roots deleted)" >&2
+        rm -rf "$BENCH_DIR"/blob.bin "$BENCH_DIR"/www "$BENCH_DIR"/dd.bin "$BENCH_DIR"/*/storage \
+            "$BENCH_DIR"/image "$BENCH_DIR"/image.tar "$BENCH_DIR"/pulled "$BENCH_DIR"/docker/data
+        echo "bench: kept $BENCH_DIR (logs and results; blob, image, storage roots and docker data deleted)" >&2
     else
         rm -rf "$BENCH_DIR"
     fi
@@ -153,10 +154,11 @@ bench_make_certs() {
 # ---------------------------------------------------------------------------
 # Servers
 #
-# bench_server_start IMPL SCHEME sets SRV_PID, SRV_URL, SRV_LOG and SRV_NAME.
-# IMPL is edgecr or reference, SCHEME http or https. The storage root is
-# $BENCH_DIR/IMPL/storage, shared by the HTTP and HTTPS runs of one IMPL,
-# which run one after the other.
+# bench_server_start IMPL SCHEME [AUTH] sets SRV_PID, SRV_URL, SRV_LOG,
+# SRV_NAME and SRV_READY_MS. IMPL is edgecr or reference, SCHEME http or
+# https, AUTH auth (HTTP Basic, the default) or none. The storage root is
+# $BENCH_DIR/IMPL/storage, and the caller empties it between runs when it
+# needs empty storage.
 
 SRV_PID=
 SRV_URL=
@@ -175,24 +177,26 @@ bench_edgecr_bin() {
 }
 
 bench_server_start() {
-    local impl=$1 scheme=$2 dir=$BENCH_DIR/$1 port code i
+    local impl=$1 scheme=$2 auth=${3:-auth} dir=$BENCH_DIR/$1 port code i t0
 
     mkdir -p "$dir/storage" || return 1
     port=$(bench_free_port) || return 1
     SRV_URL=$scheme://127.0.0.1:$port
-    SRV_LOG=$dir/$scheme.log
-    SRV_NAME="$impl ($scheme)"
+    SRV_LOG=$dir/$scheme-$auth.log
+    SRV_NAME="$impl ($scheme, $auth)"
 
+    t0=$(bench_now_ns)
     case $impl in
-    edgecr) bench_start_edgecr "$dir" "$port" "$scheme" || return 1 ;;
-    reference) bench_start_reference "$dir" "$port" "$scheme" || return 1 ;;
+    edgecr) bench_start_edgecr "$dir" "$port" "$scheme" "$auth" || return 1 ;;
+    reference) bench_start_reference "$dir" "$port" "$scheme" "$auth" || return 1 ;;
     *)
         echo "bench: unknown registry '$impl' (use edgecr or reference)" >&2
         return 1
         ;;
     esac
 
-    for ((i = 0; i < 200; i++)); do
+    # Polls every 10 ms, so SRV_READY_MS is late by up to 10 ms plus one curl start.
+    for ((i = 0; i < 2000; i++)); do
         if ! kill -0 "$SRV_PID" 2>/dev/null; then
             bench_log "$SRV_NAME exited during start-up; last lines of $SRV_LOG:"
             tail -n 10 "$SRV_LOG" >&2
@@ -200,17 +204,18 @@ bench_server_start() {
         fi
         code=$(bench_curl -o /dev/null -w '%{http_code}' "$SRV_URL/v2/" 2>/dev/null)
         if [ "$code" = 200 ]; then
-            bench_log "$SRV_NAME: pid $SRV_PID on $SRV_URL"
+            SRV_READY_MS=$((($(bench_now_ns) - t0) / 1000000))
+            bench_log "$SRV_NAME: pid $SRV_PID on $SRV_URL, ready after $SRV_READY_MS ms"
             return 0
         fi
-        sleep 0.1
+        sleep 0.01
     done
     bench_log "$SRV_NAME did not answer GET /v2/ with 200 on $SRV_URL within 20s (last status: $code)"
     return 1
 }
 
 bench_start_edgecr() {
-    local dir=$1 port=$2 scheme=$3 bin tls=()
+    local dir=$1 port=$2 scheme=$3 auth=$4 bin tls=() auth_args=()
 
     bin=$(bench_edgecr_bin)
     if [ ! -s "$dir/auth" ]; then
@@ -223,8 +228,11 @@ bench_start_edgecr() {
     if [ "$scheme" = https ]; then
         tls=(--tls-cert "$BENCH_DIR/tls/server.crt" --tls-key "$BENCH_DIR/tls/server.key")
     fi
+    if [ "$auth" = auth ]; then
+        auth_args=(--auth-file "$dir/auth")
+    fi
     "$bin" --listen "127.0.0.1:$port" --root "$dir/storage" "${tls[@]}" \
-        --auth-file "$dir/auth" >"$SRV_LOG" 2>&1 &
+        "${auth_args[@]}" >"$SRV_LOG" 2>&1 &
     SRV_PID=$!
     bench_track_pid "$SRV_PID" "$SRV_NAME"
 }
@@ -233,7 +241,7 @@ bench_start_edgecr() {
 # per request, the reference three (an access log line, "authorized request"
 # and "response completed"). Their logs go to files in BENCH_DIR.
 bench_start_reference() {
-    local dir=$1 port=$2 scheme=$3 tls_block=
+    local dir=$1 port=$2 scheme=$3 auth=$4 tls_block='' auth_block=''
 
     if [ ! -s "$dir/htpasswd" ]; then
         htpasswd -Bbn "$BENCH_USER" "$BENCH_PASS" >"$dir/htpasswd" 2>"$dir/htpasswd.log" || {
@@ -245,6 +253,12 @@ bench_start_reference() {
         tls_block="  tls:
     certificate: $BENCH_DIR/tls/server.crt
     key: $BENCH_DIR/tls/server.key"
+    fi
+    if [ "$auth" = auth ]; then
+        auth_block="auth:
+  htpasswd:
+    realm: edgecr-bench
+    path: $dir/htpasswd"
     fi
     cat >"$dir/config-$scheme.yml" <<EOF
 version: 0.1
@@ -260,10 +274,7 @@ storage:
 http:
   addr: 127.0.0.1:$port
 $tls_block
-auth:
-  htpasswd:
-    realm: edgecr-bench
-    path: $dir/htpasswd
+$auth_block
 health:
   storagedriver:
     enabled: false
@@ -407,14 +418,19 @@ bench_push_monolithic() {
     fi
 }
 
-# Push FILE to REPO as skopeo does: POST, one PATCH with the whole body and a
-# Content-Length, then PUT ?digest= with an empty body. docker sends the same
-# PATCH with chunked transfer encoding.
+# Push FILE to REPO as a client does: POST, one PATCH with the whole body,
+# then PUT ?digest= with an empty body. With MODE "chunked" the PATCH streams
+# the body with chunked transfer encoding and no Content-Length, as docker
+# sends it; otherwise it carries a Content-Length, as skopeo sends it.
 bench_push_patch() {
-    local repo=$1 file=$2 digest=$3 max_time=$4 url code headers=$BENCH_DIR/headers
+    local repo=$1 file=$2 digest=$3 max_time=$4 mode=${5:-length} url code headers=$BENCH_DIR/headers
+    local framing=()
 
+    if [ "$mode" = chunked ]; then
+        framing=(-H 'Transfer-Encoding: chunked')
+    fi
     url=$(bench_upload_start "$repo") || return 1
-    code=$(bench_curl --max-time "$max_time" -X PATCH -T "$file" -H 'Expect:' \
+    code=$(bench_curl --max-time "$max_time" -X PATCH -T "$file" -H 'Expect:' "${framing[@]}" \
         -H 'Content-Type: application/octet-stream' -D "$headers" -o /dev/null \
         -w '%{http_code}' "$url") || return 1
     if [ "$code" != 202 ]; then
@@ -481,4 +497,72 @@ bench_rss_reset() {
 # Print "BYTES/NS" as MiB/s with one decimal.
 bench_mib_per_s() {
     awk -v b="$1" -v ns="$2" 'BEGIN { if (ns <= 0) print "-"; else printf "%.1f", b / 1048576 / (ns / 1e9) }'
+}
+
+# ---------------------------------------------------------------------------
+# Client images and daemons
+
+# Write an OCI image layout to DIR with LAYERS uncompressed tar layers of
+# LAYER_MIB MiB of random data each, tagged "v1". Sets IMAGE_MANIFEST_DIGEST
+# and IMAGE_BLOBS (digests of the config and the layers).
+bench_make_image() {
+    local dir=$1 layers=$2 layer_mib=$3 i work=$1.work digest size diff_ids='' layer_json='' config_digest
+    local manifest
+
+    mkdir -p "$dir/blobs/sha256" "$work" || return 1
+    IMAGE_BLOBS=()
+    for ((i = 0; i < layers; i++)); do
+        mkdir -p "$work/l$i/data" || return 1
+        openssl enc -aes-128-ctr -nosalt -K "$(openssl rand -hex 16)" -iv "$(openssl rand -hex 16)" \
+            -in /dev/zero 2>/dev/null | head -c $((layer_mib * 1048576)) >"$work/l$i/data/layer$i.bin"
+        tar -C "$work/l$i" -cf "$work/layer.tar" data || return 1
+        digest=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
+        size=$(stat -c %s "$work/layer.tar")
+        mv "$work/layer.tar" "$dir/blobs/sha256/$digest"
+        diff_ids+="${diff_ids:+,}\"sha256:$digest\""
+        layer_json+="${layer_json:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:$digest\",\"size\":$size}"
+        IMAGE_BLOBS+=("sha256:$digest")
+    done
+    rm -rf "$work"
+    printf '{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[%s]}}' \
+        "$diff_ids" >"$dir/config.json"
+    config_digest=$(sha256sum "$dir/config.json" | cut -d' ' -f1)
+    size=$(stat -c %s "$dir/config.json")
+    mv "$dir/config.json" "$dir/blobs/sha256/$config_digest"
+    IMAGE_BLOBS=("sha256:$config_digest" "${IMAGE_BLOBS[@]}")
+    manifest=$(printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[%s]}' \
+        "$config_digest" "$size" "$layer_json")
+    IMAGE_MANIFEST_DIGEST=sha256:$(printf '%s' "$manifest" | sha256sum | cut -d' ' -f1)
+    printf '%s' "$manifest" >"$dir/blobs/sha256/${IMAGE_MANIFEST_DIGEST#sha256:}"
+    printf '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+    printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
+        "$IMAGE_MANIFEST_DIGEST" "${#manifest}" >"$dir/index.json"
+}
+
+# Start a private dockerd with its data, socket and configuration under
+# $BENCH_DIR/docker, as the container test rig does. Sets DOCKER_HOST and
+# DOCKER_CONFIG for the docker CLI. Fails when the daemon does not answer
+# within 30 s.
+bench_dockerd_start() {
+    local dir=$BENCH_DIR/docker i
+
+    mkdir -p "$dir/data" "$dir/exec" "$dir/config" || return 1
+    dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+        --data-root="$dir/data" --exec-root="$dir/exec" --pidfile="$dir/dockerd.pid" \
+        -H "unix://$dir/docker.sock" >"$dir/dockerd.log" 2>&1 &
+    DOCKERD_PID=$!
+    bench_track_pid "$DOCKERD_PID" dockerd
+    export DOCKER_HOST=unix://$dir/docker.sock DOCKER_CONFIG=$dir/config
+    for ((i = 0; i < 300; i++)); do
+        if ! kill -0 "$DOCKERD_PID" 2>/dev/null; then
+            bench_log "dockerd exited during start-up: $(tail -n 3 "$dir/dockerd.log" | tr '\n' ' ')"
+            return 1
+        fi
+        if docker version >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    bench_log "dockerd did not answer within 30s: $(tail -n 3 "$dir/dockerd.log" | tr '\n' ' ')"
+    return 1
 }
