@@ -11,7 +11,7 @@
 #include "i18n.h"
 
 enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ROOT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_AUTH_FILE,
-       OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION, OPT_DRY_RUN };
+       OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION, OPT_DRY_RUN, OPT_REPAIR };
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -24,6 +24,7 @@ static const struct option options[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "repair", no_argument, NULL, OPT_REPAIR },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -37,6 +38,7 @@ void reg_cli_usage(FILE *out)
 	fputs(_("Usage: edgecr-registry [OPTION]...\n"
 		"       edgecr-registry passwd USER --auth-file FILE\n"
 		"       edgecr-registry gc [--dry-run] [--config FILE] [--root DIR]\n"
+		"       edgecr-registry fsck [--repair] [--config FILE] [--root DIR]\n"
 		"Serve the OCI Distribution (Docker Registry v2) API.\n"
 		"\n"
 		"  --config FILE       read settings from FILE (default: built-in defaults)\n"
@@ -59,6 +61,12 @@ void reg_cli_usage(FILE *out)
 		"  Remove manifests, blobs and uploads nothing references, with the same\n"
 		"  --config and --root as the server; safe while the server runs.\n"
 		"  --dry-run prints what would be removed and changes nothing.\n"
+		"\n"
+		"fsck [--repair]\n"
+		"  Check every blob file's size and digest, the references between\n"
+		"  manifests, tags and blobs, and the database; safe while the server\n"
+		"  runs.  Exits 1 when it found problems.  --repair removes bad blobs,\n"
+		"  their rows and the manifests and tags left dangling.\n"
 		"\n"
 		"Signals: SIGHUP reloads the credentials file and the TLS certificate;\n"
 		"SIGTERM and SIGINT stop the server after in-flight requests finish.\n"), out);
@@ -104,6 +112,13 @@ static int parse_option(int c, struct reg_cli *cli, char *err, size_t err_size)
 		}
 		cli->gc_dry_run = true;
 		return 0;
+	case OPT_REPAIR:
+		if (cli->action != REG_CLI_FSCK) {
+			snprintf(err, err_size, _("--repair is an option of the fsck command"));
+			return -EINVAL;
+		}
+		cli->fsck_repair = true;
+		return 0;
 	case OPT_LISTEN ... OPT_LOG_LEVEL:
 		cli->keys[cli->n_overrides] = option_keys[c - OPT_LISTEN];
 		cli->values[cli->n_overrides++] = optarg;
@@ -115,6 +130,11 @@ static int parse_option(int c, struct reg_cli *cli, char *err, size_t err_size)
 	}
 }
 
+static bool takes_server_options(enum reg_cli_action action)
+{
+	return action == REG_CLI_SERVE || action == REG_CLI_GC || action == REG_CLI_FSCK;
+}
+
 int reg_cli_parse(int argc, char **argv, struct reg_cli *ret, char *err, size_t err_size)
 {
 	struct reg_cli cli = { .action = REG_CLI_SERVE };
@@ -122,14 +142,14 @@ int reg_cli_parse(int argc, char **argv, struct reg_cli *ret, char *err, size_t 
 
 	if (argc > 1 && strcmp(argv[1], "passwd") == 0) {
 		r = parse_passwd(argc - 1, argv + 1, &cli, err, err_size);
-	} else if (argc > 1 && strcmp(argv[1], "gc") == 0) {
-		/* The gc command takes the server's options after its name. */
-		cli.action = REG_CLI_GC;
+	} else if (argc > 1 && (strcmp(argv[1], "gc") == 0 || strcmp(argv[1], "fsck") == 0)) {
+		/* The gc and fsck commands take the server's options after their name. */
+		cli.action = strcmp(argv[1], "gc") == 0 ? REG_CLI_GC : REG_CLI_FSCK;
 		argc--;
 		argv++;
 	}
 	optind = 1;
-	while (r == 0 && (cli.action == REG_CLI_SERVE || cli.action == REG_CLI_GC) &&
+	while (r == 0 && takes_server_options(cli.action) &&
 	       (c = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		if (cli.n_overrides == REG_CLI_OVERRIDES_MAX) {
 			snprintf(err, err_size, _("too many options"));
@@ -137,7 +157,7 @@ int reg_cli_parse(int argc, char **argv, struct reg_cli *ret, char *err, size_t 
 		}
 		r = parse_option(c, &cli, err, err_size);
 	}
-	if (r == 0 && (cli.action == REG_CLI_SERVE || cli.action == REG_CLI_GC) && optind < argc) {
+	if (r == 0 && takes_server_options(cli.action) && optind < argc) {
 		snprintf(err, err_size, _("unexpected argument \"%s\""), argv[optind]);
 		r = -EINVAL;
 	}

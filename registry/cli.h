@@ -6,6 +6,7 @@
  *                   [--log-level LEVEL]
  *   edgecr-registry passwd USER --auth-file FILE
  *   edgecr-registry gc [--dry-run] [--config FILE] [--root DIR] [--log-level LEVEL]
+ *   edgecr-registry fsck [--repair] [--config FILE] [--root DIR] [--log-level LEVEL]
  *   edgecr-registry --help | --version
  *
  * Options override the keys of the same name in the configuration file.
@@ -19,7 +20,8 @@
 
 #define REG_CLI_OVERRIDES_MAX 16
 
-enum reg_cli_action { REG_CLI_SERVE, REG_CLI_PASSWD, REG_CLI_GC, REG_CLI_HELP, REG_CLI_VERSION };
+enum reg_cli_action { REG_CLI_SERVE, REG_CLI_PASSWD, REG_CLI_GC, REG_CLI_FSCK, REG_CLI_HELP,
+		      REG_CLI_VERSION };
 
 struct reg_cli {
 	enum reg_cli_action action;
@@ -27,6 +29,7 @@ struct reg_cli {
 	const char *passwd_user;
 	const char *auth_file;    /* for passwd */
 	bool gc_dry_run;          /* gc: report only */
+	bool fsck_repair;         /* fsck: fix what can be fixed */
 	/* Config keys set on the command line, applied after the file. */
 	const char *keys[REG_CLI_OVERRIDES_MAX];
 	const char *values[REG_CLI_OVERRIDES_MAX];

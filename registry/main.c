@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "config.h"
 #include "context.h"
+#include "fsck.h"
 #include "gc.h"
 #include "i18n.h"
 #include "log.h"
@@ -200,6 +201,46 @@ out:
 	return r < 0 ? 1 : 0;
 }
 
+/* Runs "edgecr-registry fsck": exits 0 when the storage is consistent, 1
+ * when problems were found (repaired or not) or the check failed. */
+static int fsck_command(const struct reg_cli *cli)
+{
+	struct reg_config config;
+	struct reg_context ctx = { 0 };
+	struct reg_fsck_report report;
+	char err[1024], line[512];
+	int r;
+
+	r = config_build(cli, &config);
+	if (r < 0)
+		goto out;
+	ecr_log_set_max_priority(config.log_priority);
+	/* The check needs no credentials; the file may not be readable here. */
+	free(config.auth_file);
+	config.auth_file = NULL;
+
+	r = reg_context_init(&ctx, &config, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, _("edgecr-registry fsck: %s\n"), err);
+		goto out;
+	}
+	r = reg_fsck_run(&ctx, cli->fsck_repair, stdout, &report);
+	if (r < 0) {
+		ecr_log(LOG_ERR, "fsck failed: %s", strerror(-r));
+		fprintf(stderr, _("edgecr-registry fsck: failed: %s\n"), strerror(-r));
+		goto out;
+	}
+	reg_fsck_report_format(&report, cli->fsck_repair, line, sizeof(line));
+	ecr_log(report.problems ? LOG_WARNING : LOG_NOTICE, "%s", line);
+	printf("%s\n", line);
+	if (report.problems)
+		r = -EUCLEAN;
+out:
+	reg_context_release(&ctx);
+	reg_config_release(&config);
+	return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct reg_cli cli;
@@ -228,6 +269,8 @@ int main(int argc, char **argv)
 		return 0;
 	case REG_CLI_GC:
 		return gc_command(&cli);
+	case REG_CLI_FSCK:
+		return fsck_command(&cli);
 	default:
 		return serve(&cli);
 	}
