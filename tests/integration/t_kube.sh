@@ -451,6 +451,20 @@ tests/kube/kube-up.sh "$RIG" "$KUBE_CACHE/bin" "$API_PORT" "$ETCD_PORT" >>"$DIR/
 if wait_for 20 state_is synced && all_current; then ok "catches up when the API server is back"; else
 	not_ok "catches up when the API server is back" "expected synced and current, got $(secrets_state) $(secret_config default)"; fi
 
+# --- API server down when the agent starts, then started
+registry_answers() { [ "$(registry_status ase-ecr-user "$password")" = 200 ]; }
+stop_agent
+tests/kube/kube-down.sh "$RIG" apiserver
+if start_agent; then ok "agent starts while the API server is down"; else
+	not_ok "agent starts while the API server is down" "agent exited or timed out"; exit 1; fi
+if wait_for 15 registry_answers; then ok "registry serves after a start without the API server"; else
+	not_ok "registry serves after a start without the API server" "expected 200, got $(registry_status ase-ecr-user "$password")"; fi
+if wait_for 15 state_is pending; then ok "pending after a start without the API server"; else
+	not_ok "pending after a start without the API server" "expected pending, got $(secrets_state)"; fi
+tests/kube/kube-up.sh "$RIG" "$KUBE_CACHE/bin" "$API_PORT" "$ETCD_PORT" >>"$DIR/kube-up.log" 2>&1
+if wait_for 20 state_is synced && all_current; then ok "synced once the API server starts"; else
+	not_ok "synced once the API server starts" "expected synced and current, got $(secrets_state) $(secret_config default)"; fi
+
 # --- a watch that resumes from a compacted resourceVersion gets 410 Gone and lists again
 etcd_api() { curl -sS -X POST "http://127.0.0.1:$ETCD_PORT/v3/kv/$1" -d "$2"; }
 tests/kube/kube-down.sh "$RIG" apiserver
