@@ -111,6 +111,26 @@ int meta_step_row(sqlite3_stmt *stmt)
 	return meta_errno(rc);
 }
 
+int meta_query_has_row(struct reg_meta *meta, const char *sql, const char *const *args,
+		       int n_args)
+{
+	sqlite3_stmt *stmt = NULL;
+	sqlite3 *db = NULL;
+	int r;
+
+	r = meta_acquire(meta, &db);
+	if (r < 0)
+		goto out;
+	r = meta_prepare(db, sql, args, n_args, &stmt);
+	if (r < 0)
+		goto out;
+	r = meta_step_row(stmt);
+out:
+	sqlite3_finalize(stmt);
+	meta_release(meta, db);
+	return r;
+}
+
 int meta_step_done(sqlite3_stmt *stmt)
 {
 	int rc = sqlite3_step(stmt);

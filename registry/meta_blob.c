@@ -10,23 +10,11 @@
 int reg_meta_blob_readable(struct reg_meta *meta, const char *repo, const char *digest)
 {
 	const char *args[] = { repo, digest };
-	sqlite3_stmt *stmt = NULL;
-	sqlite3 *db = NULL;
-	int r;
 
-	r = meta_acquire(meta, &db);
-	if (r < 0)
-		goto out;
-	r = meta_prepare(db,
-			 "SELECT 1 FROM repository_blobs b JOIN repositories r ON r.id = b.repository_id "
-			 "WHERE r.name = ?1 AND b.digest = ?2", args, 2, &stmt);
-	if (r < 0)
-		goto out;
-	r = meta_step_row(stmt);
-out:
-	sqlite3_finalize(stmt);
-	meta_release(meta, db);
-	return r;
+	return meta_query_has_row(meta,
+				  "SELECT 1 FROM repository_blobs b JOIN repositories r "
+				  "ON r.id = b.repository_id WHERE r.name = ?1 AND b.digest = ?2",
+				  args, 2);
 }
 
 int meta_blob_link_tx(sqlite3 *db, int64_t repo_id, const char *digest, uint64_t size)
@@ -149,44 +137,21 @@ out:
 int reg_meta_upload_find(struct reg_meta *meta, const char *repo, const char *id)
 {
 	const char *args[] = { repo, id };
-	sqlite3_stmt *stmt = NULL;
-	sqlite3 *db = NULL;
 	int r;
 
-	r = meta_acquire(meta, &db);
+	r = meta_query_has_row(meta, "SELECT 1 FROM uploads u JOIN repositories r "
+			       "ON r.id = u.repository_id WHERE r.name = ?1 AND u.id = ?2",
+			       args, 2);
 	if (r < 0)
-		goto out;
-	r = meta_prepare(db, "SELECT 1 FROM uploads u JOIN repositories r ON r.id = u.repository_id "
-			 "WHERE r.name = ?1 AND u.id = ?2", args, 2, &stmt);
-	if (r < 0)
-		goto out;
-	r = meta_step_row(stmt);
-	if (r >= 0)
-		r = r == 1 ? 0 : -ENOENT;
-out:
-	sqlite3_finalize(stmt);
-	meta_release(meta, db);
-	return r;
+		return r;
+	return r == 1 ? 0 : -ENOENT;
 }
 
 int reg_meta_upload_exists(struct reg_meta *meta, const char *id)
 {
 	const char *args[] = { id };
-	sqlite3_stmt *stmt = NULL;
-	sqlite3 *db = NULL;
-	int r;
 
-	r = meta_acquire(meta, &db);
-	if (r < 0)
-		goto out;
-	r = meta_prepare(db, "SELECT 1 FROM uploads WHERE id = ?1", args, 1, &stmt);
-	if (r < 0)
-		goto out;
-	r = meta_step_row(stmt);
-out:
-	sqlite3_finalize(stmt);
-	meta_release(meta, db);
-	return r;
+	return meta_query_has_row(meta, "SELECT 1 FROM uploads WHERE id = ?1", args, 1);
 }
 
 int reg_meta_upload_touch(struct reg_meta *meta, const char *id)

@@ -217,21 +217,8 @@ out:
 int reg_meta_gc_blob_known(struct reg_meta *meta, const char *digest)
 {
 	const char *args[] = { digest };
-	sqlite3_stmt *stmt = NULL;
-	sqlite3 *db = NULL;
-	int r;
 
-	r = meta_acquire(meta, &db);
-	if (r < 0)
-		goto out;
-	r = meta_prepare(db, "SELECT 1 FROM blobs WHERE digest = ?1", args, 1, &stmt);
-	if (r < 0)
-		goto out;
-	r = meta_step_row(stmt);
-out:
-	sqlite3_finalize(stmt);
-	meta_release(meta, db);
-	return r;
+	return meta_query_has_row(meta, "SELECT 1 FROM blobs WHERE digest = ?1", args, 1);
 }
 
 static int link_refresh(sqlite3 *db, const char *repo, const char *digest)

@@ -38,6 +38,11 @@ int meta_prepare(sqlite3 *db, const char *sql, const char *const *args, int n_ar
 /* Steps STMT once.  Returns 1 for a row, 0 when done, or a negative errno. */
 int meta_step_row(sqlite3_stmt *stmt);
 
+/* Runs the query SQL with the text ARGS on a pooled connection of META.
+ * Returns 1 when it yields a row, 0 when not, or a negative errno. */
+int meta_query_has_row(struct reg_meta *meta, const char *sql, const char *const *args,
+		       int n_args);
+
 /* Runs a prepared statement that returns no rows and finalizes it.  Returns
  * the number of changed rows or a negative errno. */
 int meta_step_done(sqlite3_stmt *stmt);
