@@ -17,7 +17,7 @@
 /* Iterations accepted when verifying, so a crafted file cannot stall a check. */
 #define ECR_PASSHASH_ITERATIONS_MAX 10000000
 
-/* Size of a buffer that holds any encoded hash, NUL included. */
+/* Size of a buffer for any encoded hash, NUL included. */
 #define ECR_PASSHASH_ENCODED_MAX 128
 
 /*

@@ -5,7 +5,7 @@
  * The credentials file is one "user:$pbkdf2-sha256$..." line per user (see
  * common/passhash.h).  Checking a password costs one PBKDF2 run (hundreds of
  * milliseconds by design), and docker sends credentials on every request, so a
- * successful check is remembered: the cache keys are HMAC-SHA256 of
+ * successful check is cached.  The cache keys are HMAC-SHA256 of
  * "user\0password" under a random per-process key, never the password itself.
  * A reload empties the cache.
  *
@@ -33,7 +33,7 @@ void reg_auth_free(struct reg_auth *auth);
 
 /*
  * Re-reads the file AUTH was made from.  On failure the old users stay in force
- * and ERR says why.  Returns 0 or a negative errno.
+ * and ERR contains the reason.  Returns 0 or a negative errno.
  */
 int reg_auth_reload(struct reg_auth *auth, char *err, size_t err_size);
 
@@ -44,7 +44,7 @@ int reg_auth_reload(struct reg_auth *auth, char *err, size_t err_size);
  */
 int reg_auth_check(struct reg_auth *auth, const char *user, const char *password, size_t len);
 
-/* Returns how many checks the success cache has answered without hashing. */
+/* Returns how many checks the success cache served without hashing. */
 unsigned long reg_auth_cache_hits(struct reg_auth *auth);
 
 /*

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest user name and password accepted in an Authorization header. */
+/* Maximum lengths of the user name and password in an Authorization header. */
 #define REG_AUTH_USER_MAX 255
 #define REG_AUTH_PASSWORD_MAX 1023
 
@@ -16,9 +16,9 @@
  * Parses a Range request header (RFC 9110 section 14.2) against a blob of SIZE
  * bytes.  Only one byte range is served: "bytes=A-B", "bytes=A-", "bytes=-N".
  * Returns 0 with the inclusive range in *ret_first, *ret_last (B is clamped to
- * SIZE-1); -ERANGE when the range is valid but unsatisfiable (416 with
- * "Content-Range: bytes * /SIZE"); -EINVAL when the header is malformed or names
- * several ranges, in which case RFC 9110 says to ignore it and send the whole
+ * SIZE-1).  Returns -ERANGE when the range is valid but unsatisfiable (416 with
+ * "Content-Range: bytes * /SIZE").  Returns -EINVAL when the header is malformed
+ * or names several ranges; RFC 9110 then says to ignore it and send the whole
  * blob with 200.
  */
 int reg_range_parse(const char *header, uint64_t size, uint64_t *ret_first,

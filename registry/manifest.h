@@ -1,7 +1,7 @@
 /*
  * Parsing and validation of pushed manifests: OCI image manifest, OCI image
  * index, Docker v2 schema 2 manifest and Docker manifest list.  The bytes a
- * client pushed are stored and served unchanged; this module only reads them
+ * client pushed are stored and served unchanged.  This module only reads them
  * to learn the media type and which blobs and manifests they reference.
  */
 #ifndef EDGECR_REG_MANIFEST_H
@@ -64,7 +64,7 @@ struct reg_manifest {
  * mediaType, digest or non-negative size, a field of the wrong type, or a
  * duplicate key.  CONTENT_TYPE is compared without its parameters.
  * Returns -EFBIG, also with a reason in ERR, when LEN is above REG_MANIFEST_MAX,
- * so that the caller can answer 413 with MANIFEST_INVALID.
+ * so that the caller can send 413 with MANIFEST_INVALID.
  * Returns -ENOMEM when allocation fails.
  */
 int reg_manifest_parse(const char *content_type, const void *body, size_t len,

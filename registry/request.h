@@ -31,8 +31,8 @@
 #define REG_API_VERSION_HEADER "Docker-Distribution-API-Version"
 #define REG_API_VERSION "registry/2.0"
 /* Read size for blobs sent over TLS.  MHD's fd responses read 4 KiB at a
- * time there and sent each read as one TLS record; a 1 GiB download over
- * loopback (curl, 2 CPUs) went from about 620 to 1,350 MB/s with this size. */
+ * time there and sent each read as one TLS record.  With this size a 1 GiB
+ * download over loopback (curl, 2 CPUs) went from about 620 to 1,350 MB/s. */
 #define REG_BLOB_BLOCK_SIZE (256 * 1024)
 
 struct reg_request;
@@ -130,8 +130,8 @@ void reg_response_header(struct MHD_Response *response, const char *name, const 
 void reg_respond(struct reg_request *req, struct MHD_Response *response, unsigned status,
 		 uint64_t body_size);
 
-/* Answers with the spec's error body for ERROR; STATUS 0 uses its usual one,
- * DETAIL may be NULL. */
+/* Sends the spec's error body for ERROR.  STATUS 0 uses the error's usual
+ * status, and DETAIL may be NULL. */
 void reg_respond_error(struct reg_request *req, enum reg_error error, unsigned status,
 		       const char *detail);
 
@@ -160,7 +160,7 @@ struct MHD_Response *reg_response_fd(int fd, uint64_t offset, uint64_t length);
 struct MHD_Response *reg_response_blob(const struct reg_request *req, int fd, uint64_t offset,
 				       uint64_t length);
 
-/* Answers 500 UNKNOWN and logs ERRNO_VALUE with WHAT at err level. */
+/* Sends 500 UNKNOWN and logs ERRNO_VALUE with WHAT at err level. */
 void reg_respond_internal(struct reg_request *req, const char *what, int errno_value);
 
 #endif
