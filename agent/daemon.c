@@ -112,6 +112,11 @@ static int open_state(struct daemon_run *d)
 	r = agent_paths_init(dir, &agent->paths);
 	if (r == 0)
 		r = agent_state_open(dir, &agent->state);
+	if (r == -EPROTO) {
+		ecr_log(LOG_ERR, "the state database in %s was written by a newer edgecr-agent; "
+			"install that version again or move the folder away", dir);
+		return r;
+	}
 	if (r < 0) {
 		ecr_log(LOG_ERR, "failed to open the state database in %s: %s", dir, strerror(-r));
 		return r;

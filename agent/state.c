@@ -2,7 +2,8 @@
  * Settings in sqlite; see state.h.
  *
  * The schema is one key/value table.  PRAGMA user_version records its version
- * so that a later schema can migrate an existing database.
+ * so that a later schema can migrate an existing database.  An older agent
+ * rejects a database that a newer one wrote, because it would misread it.
  */
 #include "state.h"
 
@@ -15,6 +16,9 @@
 #include <sqlite3.h>
 
 #define BUSY_TIMEOUT_MS 5000
+#define SCHEMA_VERSION 1
+#define STRINGIFY(x) STRINGIFY_(x)
+#define STRINGIFY_(x) #x
 
 struct agent_state {
 	sqlite3 *db;
@@ -24,7 +28,21 @@ static const char schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS settings ("
 	" key TEXT PRIMARY KEY NOT NULL,"
 	" value TEXT NOT NULL);"
-	"PRAGMA user_version = 1;";
+	"PRAGMA user_version = " STRINGIFY(SCHEMA_VERSION) ";";
+
+static int schema_version_read(sqlite3 *db, int *ret_version)
+{
+	sqlite3_stmt *stmt = NULL;
+	int r = -EIO;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW) {
+		*ret_version = sqlite3_column_int(stmt, 0);
+		r = 0;
+	}
+	sqlite3_finalize(stmt);
+	return r;
+}
 
 /* Creates the database file with mode 0600 before sqlite opens it, because
  * sqlite would create it with the umask. */
@@ -42,7 +60,7 @@ int agent_state_open(const char *state_dir, struct agent_state **ret_state)
 {
 	struct agent_state *state = NULL;
 	char path[4096];
-	int r;
+	int version, r;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/agent.db", state_dir) >= sizeof(path))
 		return -ENAMETOOLONG;
@@ -58,6 +76,15 @@ int agent_state_open(const char *state_dir, struct agent_state **ret_state)
 			    NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_busy_timeout(state->db, BUSY_TIMEOUT_MS);
+
+	r = schema_version_read(state->db, &version);
+	if (r < 0)
+		goto out;
+	if (version > SCHEMA_VERSION) {
+		r = -EPROTO;
+		goto out;
+	}
+	r = -EIO;
 	if (sqlite3_exec(state->db, schema_sql, NULL, NULL, NULL) != SQLITE_OK)
 		goto out;
 

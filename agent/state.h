@@ -12,7 +12,8 @@
 struct agent_state;
 
 /* Opens or creates STATE_DIR/agent.db (mode 0600) and its schema.  Returns 0
- * or a negative errno (-EIO for a sqlite error). */
+ * or a negative errno: -EPROTO when a newer agent wrote the database, -EIO for
+ * a sqlite error. */
 int agent_state_open(const char *state_dir, struct agent_state **ret_state);
 
 /* Closes STATE; NULL is a no-op. */
