@@ -23,6 +23,7 @@
 
 #include "api_private.h"
 #include "log.h"
+#include "metrics.h"
 
 #define CONNECTION_LIMIT 32
 #define CONNECTION_TIMEOUT_SEC 120
@@ -53,6 +54,7 @@ enum MHD_Result api_queue(struct MHD_Connection *conn, unsigned status,
 	MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	ret = MHD_queue_response(conn, status, response);
 	MHD_destroy_response(response);
+	agent_metrics_api_response(status);
 	return ret;
 }
 
@@ -185,6 +187,9 @@ static enum MHD_Result route(struct agent *agent, struct MHD_Connection *conn, c
 	} else if (strcmp(url, "/v1/status") == 0) {
 		if (get)
 			return api_status_get(agent, conn);
+	} else if (strcmp(url, "/metrics") == 0) {
+		if (get)
+			return api_metrics_get(agent, conn);
 	} else {
 		return api_send_error(conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND",
 				      "No endpoint %s exists; see docs/agent-api.md.", url);
