@@ -35,6 +35,7 @@ PARSE=$IT_LIB_DIR/metrics_parse.py
 D=$IT_DIR
 HOST=$IT_HOSTNAME
 PORT=$(it_free_port) || exit 2
+METRICS_PORT=$(it_free_port) || exit 2
 URL=https://$HOST:$PORT
 USER=metrics
 PASS="metrics-pass-$RANDOM$RANDOM"
@@ -109,6 +110,7 @@ tls_key = $D/tls/server.key
 auth_file = $D/auth
 storage_limit = 64M
 gc_schedule = $GC_MINUTE
+metrics_listen = 127.0.0.1:$METRICS_PORT
 CONF
 
 "$BIN" --config "$D/registry.conf" >>"$REG_LOG" 2>&1 &
@@ -223,7 +225,31 @@ it_assert_eq "HEAD on metrics works" 200 \
 it_assert_eq "POST on metrics is 405" 405 \
     "$(cr -u "$USER:$PASS" -X POST -o /dev/null -w '%{http_code}' "$URL/metrics")"
 
+# The loopback listener serves the same text without a login, and its
+# requests are not counted.
+it_assert_eq "metrics_listen needs no login" 200 \
+    "$(curl -sS -o "$D/s3" -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/metrics")"
+/usr/bin/python3 "$PARSE" "$D/s3" >"$D/s3.samples" 2>"$D/s3.problems"
+it_assert_eq "metrics_listen text parses" "" "$(cat "$D/s3.problems")"
+it_assert_eq "metrics_listen serves the same counters" \
+    "$(metric "$D/s2" 'edgecr_registry_http_requests_total{code="201",method="PUT",route="manifest"}')" \
+    "$(metric "$D/s3" 'edgecr_registry_http_requests_total{code="201",method="PUT",route="manifest"}')"
+it_assert_eq "metrics_listen serves only /metrics" 404 \
+    "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$METRICS_PORT/v2/")"
+it_assert_eq "metrics_listen rejects POST" 405 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$METRICS_PORT/metrics")"
+scrape_registry "$D/s4" || it_bail "scrape failed: $(cat "$D/s4.problems")"
+it_assert_eq "metrics_listen requests not counted" 0 \
+    "$(metric "$D/s4" 'edgecr_registry_http_requests_total{code="404",method="GET",route="base"}')"
+
 it_stop_pid "$REG_PID" edgecr-registry
+
+# metrics_listen has no login, so a non-loopback address is refused.
+printf 'listen = 127.0.0.1:%s\nroot = %s\nmetrics_listen = 0.0.0.0:%s\n' \
+    "$PORT" "$D/root2" "$METRICS_PORT" >"$D/bad.conf"
+out=$("$BIN" --config "$D/bad.conf" 2>&1)
+it_assert_eq "non-loopback metrics_listen exits 1" 1 "$?"
+it_assert_match "non-loopback metrics_listen is named" 'metrics_listen: invalid value "0\.0\.0\.0:' "$out"
 
 # ---------------------------------------------------------------------------
 # Agent: its own socket, state folder and registry port
