@@ -12,8 +12,10 @@
 # Needs root (the agent), curl, jq, openssl, sha256sum and /usr/bin/python3.
 # The servers listen on 127.0.0.1 in 25000-25999.
 #
-# Environment: EDGECR_REGISTRY, EDGECR_AGENT (binaries, default build/...,
-# relative to the repository root), IT_KEEP=1 keeps the temporary directory.
+# Environment: EDGECR_REGISTRY, EDGECR_AGENT (binaries, default build/...),
+# EDGECR_CMDLET_DIR (folder of the cmdlet symlinks and locale/, default
+# build), all relative to the repository root unless absolute; IT_KEEP=1
+# keeps the temporary directory.
 set -u
 
 . "$(dirname "$0")/lib.sh"
@@ -26,10 +28,11 @@ it_init curl jq openssl sha256sum /usr/bin/python3
 BIN=${EDGECR_REGISTRY:-build/edgecr-registry}
 AGENT=${EDGECR_AGENT:-build/edgecr-agent}
 case $BIN in /*) ;; *) BIN=$IT_REPO_ROOT/$BIN ;; esac
+CMDLET_DIR=${EDGECR_CMDLET_DIR:-build}
 case $AGENT in /*) ;; *) AGENT=$IT_REPO_ROOT/$AGENT ;; esac
+case $CMDLET_DIR in /*) ;; *) CMDLET_DIR=$IT_REPO_ROOT/$CMDLET_DIR ;; esac
 [ -x "$BIN" ] || it_bail "registry binary not found at $BIN"
 [ -x "$AGENT" ] || it_bail "agent binary not found at $AGENT"
-CMDLET_DIR=$(dirname "$AGENT")
 PARSE=$IT_LIB_DIR/metrics_parse.py
 
 D=$IT_DIR
@@ -303,7 +306,7 @@ if ! locale -a 2>/dev/null | grep -qix 'pt_PT\.utf-\?8'; then
         it_bail "pt_PT.UTF-8 is not installed and localedef failed: $(tail -n 3 "$D/localedef.log")"
     LOCALE_ENV=(LOCPATH="$D/locale")
 fi
-LOCALE_ENV+=(EDGECR_LOCALEDIR="$IT_REPO_ROOT/build/locale")
+LOCALE_ENV+=(EDGECR_LOCALEDIR="$CMDLET_DIR/locale")
 
 env "${LOCALE_ENV[@]}" EDGECR_LOG=stderr "$AGENT" --config "$D/agent.conf" --state-dir "$STATE" \
     --socket "$SOCK" >>"$D/agent.log" 2>&1 &
