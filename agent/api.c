@@ -249,10 +249,10 @@ static int admit(struct agent_api *api, struct MHD_Connection *conn, const char 
 	return 0;
 }
 
-static enum MHD_Result handle_request_in_locale(void *cls, struct MHD_Connection *conn, const char *url,
-				      const char *method, const char *version,
-				      const char *upload_data, size_t *upload_data_size,
-				      void **req_cls)
+static enum MHD_Result handle_request_in_locale(void *cls, struct MHD_Connection *conn,
+						const char *url, const char *method,
+						const char *version, const char *upload_data,
+						size_t *upload_data_size, void **req_cls)
 {
 	struct agent_api *api = cls;
 	struct api_request *req = *req_cls;
