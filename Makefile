@@ -99,7 +99,8 @@ bench: all
 	@EDGECR_REGISTRY=$(abspath $(B))/edgecr-registry tests/bench/run.sh
 
 pot:
-	xgettext --keyword=_ --keyword=N_ --from-code=UTF-8 --add-comments=TRANSLATORS \
+	xgettext --keyword=_ --keyword=N_ --keyword=api_send_error:4 \
+		--flag=api_send_error:4:c-format --from-code=UTF-8 --add-comments=TRANSLATORS \
 		-o po/edgecr.pot $(sort $(wildcard */*.c))
 
 # Install layout: programs in SBINDIR (agent, registry) and BINDIR (the

@@ -21,8 +21,11 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
+#include "api_locale.h"
 #include "api_private.h"
+#include "i18n.h"
 #include "log.h"
+#include "metrics.h"
 
 #define CONNECTION_LIMIT 32
 #define CONNECTION_TIMEOUT_SEC 120
@@ -53,6 +56,7 @@ enum MHD_Result api_queue(struct MHD_Connection *conn, unsigned status,
 	MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	ret = MHD_queue_response(conn, status, response);
 	MHD_destroy_response(response);
+	agent_metrics_api_response(status);
 	return ret;
 }
 
@@ -94,22 +98,27 @@ struct MHD_Response *api_error_response(const char *code, const char *message)
 enum MHD_Result api_send_error(struct MHD_Connection *conn, unsigned status,
 			       const char *code, const char *format, ...)
 {
-	char message[1024];
+	char message[1024], logged[1024];
 	json_t *body;
-	va_list ap;
+	va_list ap, log_ap;
 
 	va_start(ap, format);
-	vsnprintf(message, sizeof(message), format, ap);
+	va_copy(log_ap, ap);
+	vsnprintf(message, sizeof(message), gettext(format), ap);
+	vsnprintf(logged, sizeof(logged), format, log_ap);
+	va_end(log_ap);
 	va_end(ap);
 
-	/* Client mistakes are routine; failures of the agent are not. */
-	ecr_log(status >= 500 ? LOG_ERR : LOG_DEBUG, "API error %u %s: %s", status, code, message);
+	/* Client mistakes are routine; failures of the agent are not.  The log
+	 * gets the English sentence, but a reason passed in as an argument is
+	 * already in the caller's language. */
+	ecr_log(status >= 500 ? LOG_ERR : LOG_DEBUG, "API error %u %s: %s", status, code, logged);
 	body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
 	if (!body) {
 		/* jansson rejects a message that is not UTF-8, such as one that
 		 * quotes a request path with other bytes. */
 		body = json_pack("{s:{s:s,s:s}}", "error", "code", code,
-				 "message", "The request failed; the reason is not valid UTF-8.");
+				 "message", _("The request failed; the reason is not valid UTF-8."));
 	}
 	return api_send_json(conn, status, body);
 }
@@ -185,6 +194,9 @@ static enum MHD_Result route(struct agent *agent, struct MHD_Connection *conn, c
 	} else if (strcmp(url, "/v1/status") == 0) {
 		if (get)
 			return api_status_get(agent, conn);
+	} else if (strcmp(url, "/metrics") == 0) {
+		if (get)
+			return api_metrics_get(agent, conn);
 	} else {
 		return api_send_error(conn, MHD_HTTP_NOT_FOUND, "NOT_FOUND",
 				      "No endpoint %s exists; see docs/agent-api.md.", url);
@@ -237,10 +249,10 @@ static int admit(struct agent_api *api, struct MHD_Connection *conn, const char 
 	return 0;
 }
 
-static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
-				      const char *method, const char *version,
-				      const char *upload_data, size_t *upload_data_size,
-				      void **req_cls)
+static enum MHD_Result handle_request_in_locale(void *cls, struct MHD_Connection *conn,
+						const char *url, const char *method,
+						const char *version, const char *upload_data,
+						size_t *upload_data_size, void **req_cls)
 {
 	struct agent_api *api = cls;
 	struct api_request *req = *req_cls;
@@ -268,6 +280,24 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
 	    (strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0))
 		return api_ui_static(api->agent, conn, url);
 	return route(api->agent, conn, url, method, req);
+}
+
+/* Serves each request in the language of its Accept-Language header, so
+ * gettext translates the messages made on this thread for it. */
+static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, const char *version,
+				      const char *upload_data, size_t *upload_data_size,
+				      void **req_cls)
+{
+	const char *accept_language = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								  MHD_HTTP_HEADER_ACCEPT_LANGUAGE);
+	locale_t previous = agent_api_locale_enter(accept_language);
+	enum MHD_Result result;
+
+	result = handle_request_in_locale(cls, conn, url, method, version, upload_data,
+					  upload_data_size, req_cls);
+	agent_api_locale_leave(previous);
+	return result;
 }
 
 static void request_completed(void *cls, struct MHD_Connection *conn, void **req_cls,

@@ -40,6 +40,8 @@ enum MHD_Result api_registry_put(struct agent *agent, struct MHD_Connection *con
 				 const struct api_request *req);
 enum MHD_Result api_registry_delete(struct agent *agent, struct MHD_Connection *conn);
 enum MHD_Result api_status_get(struct agent *agent, struct MHD_Connection *conn);
+/* GET /metrics (api_metrics.c) */
+enum MHD_Result api_metrics_get(struct agent *agent, struct MHD_Connection *conn);
 
 /* api_ui.c: the web UI's endpoints and the TCP listener's checks. */
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "provision.h"
+#include "i18n.h"
 
 static uint64_t monotonic_ms(void)
 {
@@ -119,7 +120,7 @@ static int parse_flag(json_t *value, const char *key, bool *ret, char *err, size
 	if (json_is_null(value))
 		return 0;
 	if (!json_is_boolean(value)) {
-		snprintf(err, size, "Field %s must be true or false.", key);
+		snprintf(err, size, _("Field %s must be true or false."), key);
 		return -EINVAL;
 	}
 	*ret = json_is_true(value);
@@ -132,7 +133,7 @@ static int parse_pem(json_t *value, const char *key, const char **ret, size_t *r
 	if (json_is_null(value))
 		return 0;
 	if (!json_is_string(value)) {
-		snprintf(err, size, "Field %s must be a string of PEM text.", key);
+		snprintf(err, size, _("Field %s must be a string of PEM text."), key);
 		return -EINVAL;
 	}
 	*ret = json_string_value(value);
@@ -151,7 +152,7 @@ static int parse_field(const char *key, json_t *value, struct agent_set_options 
 		return parse_pem(value, key, &o->chain_pem, &o->chain_len, err, size);
 	if (strcmp(key, "privateKeyPem") == 0)
 		return parse_pem(value, key, &o->key_pem, &o->key_len, err, size);
-	snprintf(err, size, "Unknown field \"%.64s\"; the fields are rotatePassword, reissueCertificate, certificateChainPem and privateKeyPem.",
+	snprintf(err, size, _("Unknown field \"%.64s\"; the fields are rotatePassword, reissueCertificate, certificateChainPem and privateKeyPem."),
 		 key);
 	return -EINVAL;
 }
@@ -165,7 +166,7 @@ static int parse_set_options(json_t *root, struct agent_set_options *ret_options
 	json_t *value;
 
 	if (!json_is_object(root)) {
-		snprintf(err, size, "The request body must be a JSON object.");
+		snprintf(err, size, _("The request body must be a JSON object."));
 		return -EINVAL;
 	}
 	json_object_foreach(root, key, value) {
@@ -173,11 +174,11 @@ static int parse_set_options(json_t *root, struct agent_set_options *ret_options
 			return -EINVAL;
 	}
 	if (!o.chain_pem != !o.key_pem) {
-		snprintf(err, size, "certificateChainPem and privateKeyPem must be given together.");
+		snprintf(err, size, _("certificateChainPem and privateKeyPem must be given together."));
 		return -EINVAL;
 	}
 	if (o.chain_pem && o.reissue_certificate) {
-		snprintf(err, size, "reissueCertificate cannot be combined with a provided certificate.");
+		snprintf(err, size, _("reissueCertificate cannot be combined with a provided certificate."));
 		return -EINVAL;
 	}
 	*ret_options = o;

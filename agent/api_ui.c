@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 
 #include "fileio.h"
+#include "i18n.h"
 #include "log.h"
 #include "provision.h"
 #include "ui_format.h"
@@ -56,18 +57,19 @@ static int check_login(struct agent *agent, struct MHD_Connection *conn)
 	return ok;
 }
 
-/* Returns NULL when a state-changing request may proceed, else the reason. */
+/* Returns the reason, in English (for the log), why a request that changes
+ * state is rejected, or NULL when it may go on. */
 static const char *csrf_refusal(struct MHD_Connection *conn, const char *host)
 {
 	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
 	const char *site = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
 
 	if (!MHD_lookup_connection_value(conn, MHD_HEADER_KIND, CSRF_HEADER))
-		return "the header " CSRF_HEADER " is missing";
+		return N_("the header X-Edgecr-Request is missing");
 	if (origin && !agent_ui_origin_matches(origin, host))
-		return "the Origin is not this page";
+		return N_("the Origin is not this page");
 	if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0)
-		return "Sec-Fetch-Site is not same-origin";
+		return N_("Sec-Fetch-Site is not same-origin");
 	return NULL;
 }
 
@@ -86,7 +88,7 @@ int api_ui_admit_tcp(struct agent *agent, struct MHD_Connection *conn, const cha
 	if (!check_login(agent, conn)) {
 		ecr_log(LOG_INFO, "UI request %s %s rejected: missing or wrong credentials", method, url);
 		response = api_error_response("UNAUTHORIZED",
-					      "Log in with the registry user and password (GET /v1/registry on the socket shows them); the registry must be enabled.");
+					      _("Log in with the registry user and password (GET /v1/registry on the socket shows them); the registry must be enabled."));
 		if (!response) {
 			*ret_result = MHD_NO;
 			return 0;
@@ -104,7 +106,7 @@ int api_ui_admit_tcp(struct agent *agent, struct MHD_Connection *conn, const cha
 	ecr_log(LOG_WARNING, "UI request %s %s rejected: %s", method, url, refusal);
 	*ret_result = api_send_error(conn, MHD_HTTP_FORBIDDEN, "CSRF_REJECTED",
 				     "The request was rejected because %s; send it from the page or add the header %s: 1.",
-				     refusal, CSRF_HEADER);
+				     gettext(refusal), CSRF_HEADER);
 	return 0;
 }
 

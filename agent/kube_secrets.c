@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 #define BACKOFF_FIRST_MS 500
 
@@ -97,6 +98,8 @@ void kube_fail(struct kube_sync *s, const char *format, ...)
 	 * request cancelled by a stopping agent is no error. */
 	if (strcmp(text, s->err) != 0 && !atomic_load(&s->kube->stopping))
 		ecr_log(LOG_ERR, "kubernetes secrets: %s; retrying", text);
+	if (!atomic_load(&s->kube->stopping))
+		agent_metrics_secret_error();
 	memcpy(s->err, text, sizeof(text));
 	s->failed = true;
 }
@@ -187,6 +190,7 @@ static void run_present(struct kube_sync *s)
 			s->failed = false;
 			s->change_failed = false;
 			r = kube_full_sync(s);
+			agent_metrics_secret_run();
 			if (r < 0 || s->failed) {
 				if (!retry_after(s, backoff))
 					return;
@@ -221,11 +225,14 @@ static void run_present(struct kube_sync *s)
 static void run_removed(struct kube_sync *s)
 {
 	unsigned backoff = BACKOFF_FIRST_MS;
+	int r;
 
 	s->n_ns = 0;
 	for (;;) {
 		s->failed = false;
-		if (kube_remove_all(s) == 0 && !s->failed)
+		r = kube_remove_all(s);
+		agent_metrics_secret_run();
+		if (r == 0 && !s->failed)
 			break;
 		if (!retry_after(s, backoff))
 			return;

@@ -21,6 +21,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "probe.h"
+#include "i18n.h"
 
 #define STATE_ENABLED "enabled"
 #define STATE_SOURCE "certificate_source"
@@ -72,7 +73,7 @@ static int make_dirs(struct provision_run *run)
 		int r = ecr_mkdir_p(dirs[i], 0700);
 
 		if (r < 0) {
-			snprintf(run->err, run->err_size, "failed to create %s: %s", dirs[i], strerror(-r));
+			snprintf(run->err, run->err_size, _("failed to create %s: %s"), dirs[i], strerror(-r));
 			return r;
 		}
 	}
@@ -180,7 +181,7 @@ static int give_to_registry_user(struct provision_run *run)
 			failed = p->storage;
 	}
 	if (r < 0) {
-		snprintf(run->err, run->err_size, "failed to set owner or mode of %s for the registry user (uid %u): %s",
+		snprintf(run->err, run->err_size, _("failed to set owner or mode of %s for the registry user (uid %u): %s"),
 			 failed, (unsigned)uid, strerror(-r));
 		return r;
 	}
@@ -196,7 +197,7 @@ static int save_state(struct provision_run *run)
 	if (r == 0)
 		r = agent_state_set(state, STATE_ENABLED, "true");
 	if (r < 0)
-		snprintf(run->err, run->err_size, "failed to save the agent state: %s", strerror(-r));
+		snprintf(run->err, run->err_size, _("failed to save the agent state: %s"), strerror(-r));
 	return r;
 }
 
@@ -223,7 +224,7 @@ static int apply_to_registry(struct provision_run *run)
 
 	if (access(run->config->registry_binary, X_OK) < 0) {
 		r = -errno;
-		snprintf(run->err, run->err_size, "registry_binary %s cannot be executed: %s",
+		snprintf(run->err, run->err_size, _("registry_binary %s cannot be executed: %s"),
 			 run->config->registry_binary, strerror(-r));
 		return r;
 	}
@@ -245,7 +246,7 @@ static int apply_to_registry(struct provision_run *run)
 		provision_action(run, "reloaded the registry's credentials and certificate");
 	}
 	if (r < 0 && r != -ESRCH)
-		snprintf(run->err, run->err_size, "failed to restart the registry: %s", strerror(-r));
+		snprintf(run->err, run->err_size, _("failed to restart the registry: %s"), strerror(-r));
 	return r == -ESRCH ? 0 : r;
 }
 
@@ -271,12 +272,12 @@ static int wait_for_endpoint(struct provision_run *run)
 		struct agent_registry_status status;
 
 		agent_supervisor_status(run->agent->supervisor, &status);
-		snprintf(run->err, run->err_size, "the registry did not respond on https://%s:%u/v2/ within %u s: %s; registry state %s, last exit: %s",
+		snprintf(run->err, run->err_size, _("the registry did not respond on https://%s:%u/v2/ within %u s: %s; registry state %s, last exit: %s"),
 			 name, run->config->registry_port, run->config->registry_start_timeout_sec,
 			 last_error, agent_registry_state_name(status.state),
 			 status.last_exit[0] ? status.last_exit : "none");
 	} else if (r == -ECANCELED) {
-		snprintf(run->err, run->err_size, "the agent is stopping");
+		snprintf(run->err, run->err_size, _("the agent is stopping"));
 	}
 	return r;
 }
@@ -353,13 +354,13 @@ static int remove_files(struct agent *agent, bool purge, char *err, size_t err_s
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (unlink(files[i]) < 0 && errno != ENOENT) {
-			snprintf(err, err_size, "failed to remove %s: %s", files[i], strerror(errno));
+			snprintf(err, err_size, _("failed to remove %s: %s"), files[i], strerror(errno));
 			return -errno;
 		}
 	}
 	if (purge && nftw(p->storage, remove_tree_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 &&
 	    errno != ENOENT) {
-		snprintf(err, err_size, "failed to remove the stored images in %s: %s",
+		snprintf(err, err_size, _("failed to remove the stored images in %s: %s"),
 			 p->storage, strerror(errno));
 		return -errno;
 	}
@@ -373,7 +374,7 @@ int agent_provision_remove(struct agent *agent, bool purge, char *err, size_t er
 	pthread_mutex_lock(&agent->provision_lock);
 	r = agent_supervisor_disable(agent->supervisor, REGISTRY_STOP_WAIT_MS);
 	if (r < 0) {
-		snprintf(err, err_size, "the registry did not stop within %d ms", REGISTRY_STOP_WAIT_MS);
+		snprintf(err, err_size, _("the registry did not stop within %d ms"), REGISTRY_STOP_WAIT_MS);
 		goto out;
 	}
 
@@ -383,7 +384,7 @@ int agent_provision_remove(struct agent *agent, bool purge, char *err, size_t er
 	if (r == 0)
 		r = agent_state_delete(agent->state, STATE_SOURCE);
 	if (r < 0) {
-		snprintf(err, err_size, "failed to save the agent state: %s", strerror(-r));
+		snprintf(err, err_size, _("failed to save the agent state: %s"), strerror(-r));
 		goto out;
 	}
 	r = remove_files(agent, purge, err, err_size);

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include "log.h"
+#include "i18n.h"
 
 #define SECONDS_PER_DAY 86400
 
@@ -78,7 +79,7 @@ static int create_own_ca(struct provision_run *run, X509 **ret_cert, EVP_PKEY **
 	if (r == 0)
 		r = agent_pem_write_cert(run->paths->ca_cert, cert);
 	if (r < 0) {
-		snprintf(run->err, run->err_size, "failed to create the device CA: %s", strerror(-r));
+		snprintf(run->err, run->err_size, _("failed to create the device CA: %s"), strerror(-r));
 		X509_free(cert);
 		EVP_PKEY_free(key);
 		return r;
@@ -101,7 +102,7 @@ static int load_ca(struct provision_run *run, X509 **ret_cert, EVP_PKEY **ret_ke
 	if (r == 0)
 		return 0;
 	if (c->ca_cert) {
-		snprintf(run->err, run->err_size, "the configured device CA (ca_cert %s, ca_key %s) is unusable: %s",
+		snprintf(run->err, run->err_size, _("the configured device CA (ca_cert %s, ca_key %s) is unusable: %s"),
 			 c->ca_cert, c->ca_key,
 			 r == -EINVAL ? "the key does not match the certificate" : strerror(-r));
 		return r;
@@ -120,7 +121,7 @@ static int write_server_files(struct provision_run *run, STACK_OF(X509) *chain,
 	if (r == 0)
 		r = agent_pem_write_cert(run->paths->trust_ca, trust);
 	if (r < 0)
-		snprintf(run->err, run->err_size, "failed to write the TLS files in %s: %s",
+		snprintf(run->err, run->err_size, _("failed to write the TLS files in %s: %s"),
 			 run->paths->registry_dir, strerror(-r));
 	return r;
 }
@@ -141,7 +142,7 @@ static int issue_certificate(struct provision_run *run, const char *why)
 	r = agent_x509_issue_server(ca, ca_key, name, run->config->registry_ip,
 				    run->config->certificate_validity_days, &key, &leaf);
 	if (r < 0 || !sk_X509_push(chain, leaf)) {
-		snprintf(run->err, run->err_size, "failed to issue a certificate for %s: %s",
+		snprintf(run->err, run->err_size, _("failed to issue a certificate for %s: %s"),
 			 name, strerror(r < 0 ? -r : ENOMEM));
 		r = r < 0 ? r : -ENOMEM;
 		goto out;
@@ -182,12 +183,12 @@ static int parse_provided(struct provision_run *run, const struct agent_set_opti
 		goto out;
 	r = agent_pem_parse_certs(o->chain_pem, o->chain_len, &chain);
 	if (r < 0) {
-		snprintf(run->err, run->err_size, "certificateChainPem contains no valid PEM certificate");
+		snprintf(run->err, run->err_size, _("certificateChainPem contains no valid PEM certificate"));
 		goto out;
 	}
 	r = agent_pem_parse_key(o->key_pem, o->key_len, &key);
 	if (r < 0) {
-		snprintf(run->err, run->err_size, "privateKeyPem contains no valid PEM private key");
+		snprintf(run->err, run->err_size, _("privateKeyPem contains no valid PEM private key"));
 		goto out;
 	}
 	r = agent_x509_check_chain(chain, key, NULL, name, ret_root, run->err, run->err_size);

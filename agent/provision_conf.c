@@ -12,6 +12,7 @@
 #include <syslog.h>
 
 #include "fileio.h"
+#include "i18n.h"
 
 #define REGISTRY_CONF_MAX 8192
 
@@ -62,7 +63,7 @@ int provision_ensure_registry_conf(struct provision_run *run)
 
 	r = compose(run, wanted, sizeof(wanted));
 	if (r < 0) {
-		snprintf(run->err, run->err_size, "the registry configuration is too long");
+		snprintf(run->err, run->err_size, _("the registry configuration is too long"));
 		return r;
 	}
 	found = ecr_read_file(run->paths->registry_conf, REGISTRY_CONF_MAX, &current, &len) == 0;
@@ -71,7 +72,7 @@ int provision_ensure_registry_conf(struct provision_run *run)
 
 	r = ecr_write_file_atomic(run->paths->registry_conf, wanted, strlen(wanted), 0600);
 	if (r < 0) {
-		snprintf(run->err, run->err_size, "failed to write %s: %s",
+		snprintf(run->err, run->err_size, _("failed to write %s: %s"),
 			 run->paths->registry_conf, strerror(-r));
 		goto out;
 	}

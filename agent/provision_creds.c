@@ -17,6 +17,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "passhash.h"
+#include "i18n.h"
 
 #define PASSWORD_FILE_MAX 64
 #define CREDENTIALS_FILE_MAX 4096
@@ -53,7 +54,7 @@ static int write_password(struct provision_run *run, const char *password)
 	r = ecr_write_file_atomic(run->paths->password, line, strlen(line), 0600);
 	OPENSSL_cleanse(line, sizeof(line));
 	if (r < 0)
-		snprintf(run->err, run->err_size, "failed to write %s: %s",
+		snprintf(run->err, run->err_size, _("failed to write %s: %s"),
 			 run->paths->password, strerror(-r));
 	return r;
 }
@@ -73,7 +74,7 @@ int provision_ensure_password(struct provision_run *run, bool rotate)
 
 	r = agent_password_generate(password);
 	if (r < 0) {
-		snprintf(run->err, run->err_size, "failed to generate a password: %s", strerror(-r));
+		snprintf(run->err, run->err_size, _("failed to generate a password: %s"), strerror(-r));
 		goto out;
 	}
 	r = write_password(run, password);
@@ -131,13 +132,13 @@ int provision_ensure_credentials_file(struct provision_run *run, bool rotate)
 
 	r = ecr_passhash_make(c->password, strlen(c->password), hash);
 	if (r < 0) {
-		snprintf(run->err, run->err_size, "failed to hash the password: %s", strerror(-r));
+		snprintf(run->err, run->err_size, _("failed to hash the password: %s"), strerror(-r));
 		return r;
 	}
 	snprintf(line, sizeof(line), "%s:%s\n", c->username, hash);
 	r = ecr_write_file_atomic(run->paths->credentials, line, strlen(line), 0600);
 	if (r < 0) {
-		snprintf(run->err, run->err_size, "failed to write %s: %s",
+		snprintf(run->err, run->err_size, _("failed to write %s: %s"),
 			 run->paths->credentials, strerror(-r));
 		return r;
 	}

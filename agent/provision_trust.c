@@ -17,6 +17,7 @@
 #include "kube_secrets.h"
 #include "log.h"
 #include "trust.h"
+#include "i18n.h"
 
 #define STATE_TRUST_ENDPOINT "trust_endpoint"
 
@@ -55,7 +56,7 @@ static int write_trust(struct provision_run *run, const char *endpoint)
 	if (r == 0)
 		r = ecr_read_file(run->paths->trust_ca, AGENT_PEM_MAX, &ca, &target.ca_len);
 	if (r < 0) {
-		snprintf(run->err, run->err_size, "failed to read %s: %s", run->paths->trust_ca,
+		snprintf(run->err, run->err_size, _("failed to read %s: %s"), run->paths->trust_ca,
 			 strerror(-r));
 		return r;
 	}

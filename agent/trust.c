@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fileio.h"
+#include "i18n.h"
 
 /* The hosts file is small; a larger one is not the system's hosts file. */
 #define HOSTS_FILE_MAX (4 * 1024 * 1024)
@@ -227,7 +228,7 @@ int agent_trust_write(const struct agent_config *config, const struct agent_trus
 		r = write_hosts_line(config->hosts_file, target, &changed);
 	}
 	if (r < 0) {
-		snprintf(err, err_size, "failed to write %s: %s", path, strerror(-r));
+		snprintf(err, err_size, _("failed to write %s: %s"), path, strerror(-r));
 		return r;
 	}
 	*ret_changed = changed;
@@ -295,6 +296,6 @@ int agent_trust_remove(const struct agent_config *config, const char *endpoint,
 		r = remove_hosts_line(config->hosts_file);
 	}
 	if (r < 0)
-		snprintf(err, err_size, "failed to remove %s: %s", path, strerror(-r));
+		snprintf(err, err_size, _("failed to remove %s: %s"), path, strerror(-r));
 	return r;
 }

@@ -17,6 +17,7 @@
 
 #include "provision.h"
 #include "ui_format.h"
+#include "i18n.h"
 
 #define REQUEST_TIMEOUT_MS 10000
 /* Largest response body read: the distribution spec caps manifests at 4 MiB. */
@@ -114,7 +115,7 @@ static int client_open(struct agent *agent, struct registry_client *c, char *err
 	c->curl = curl_easy_init();
 	if (!c->resolve || !c->curl) {
 		client_close(c);
-		snprintf(err, size, "Failed to set up an HTTP client for the registry.");
+		snprintf(err, size, _("Failed to set up an HTTP client for the registry."));
 		return -ENOMEM;
 	}
 	curl_easy_setopt(c->curl, CURLOPT_RESOLVE, c->resolve);
@@ -148,7 +149,7 @@ static int client_request(struct registry_client *c, const char *method, const c
 	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, resp);
 	code = curl_easy_perform(c->curl);
 	if (code != CURLE_OK) {
-		snprintf(err, size, "%s %s on the registry failed: %s", method, path,
+		snprintf(err, size, _("%s %s on the registry failed: %s"), method, path,
 			 resp->too_large ? "the response is larger than 4 MiB" :
 			 curl_easy_strerror(code));
 		free(resp->body);
@@ -176,7 +177,7 @@ static int client_get_json(struct registry_client *c, const char *path,
 	free(resp.body);
 	if (!json_is_object(json)) {
 		json_decref(json);
-		snprintf(err, size, "GET %s on the registry returned status %ld without a JSON object.",
+		snprintf(err, size, _("GET %s on the registry returned status %ld without a JSON object."),
 			 path, status);
 		return -EIO;
 	}

@@ -10,6 +10,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "i18n.h"
+
 int agent_x509_key_matches(X509 *cert, EVP_PKEY *key)
 {
 	int ok = X509_check_private_key(cert, key) == 1;
@@ -44,7 +46,7 @@ static int verify_path(X509 *leaf, STACK_OF(X509) *chain, X509 *root,
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
 
 	if (X509_verify_cert(ctx) != 1) {
-		snprintf(err, err_size, "the certificate chain does not verify: %s",
+		snprintf(err, err_size, _("the certificate chain does not verify: %s"),
 			 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
 		r = -EINVAL;
 		goto out;
@@ -66,15 +68,15 @@ int agent_x509_check_chain(STACK_OF(X509) *chain, EVP_PKEY *key, X509 *root,
 	int r;
 
 	if (!leaf) {
-		snprintf(err, err_size, "the certificate chain is empty");
+		snprintf(err, err_size, _("the certificate chain is empty"));
 		return -EINVAL;
 	}
 	if (!agent_x509_key_matches(leaf, key)) {
-		snprintf(err, err_size, "the private key does not match the certificate");
+		snprintf(err, err_size, _("the private key does not match the certificate"));
 		return -EINVAL;
 	}
 	if (X509_check_host(leaf, endpoint_name, 0, 0, NULL) != 1) {
-		snprintf(err, err_size, "the certificate does not cover %s: neither a SAN nor the CN names it or a wildcard over it",
+		snprintf(err, err_size, _("the certificate does not cover %s: neither a SAN nor the CN names it or a wildcard over it"),
 			 endpoint_name);
 		return -EINVAL;
 	}
@@ -82,7 +84,7 @@ int agent_x509_check_chain(STACK_OF(X509) *chain, EVP_PKEY *key, X509 *root,
 	if (!root)
 		root = find_self_signed(chain);
 	if (!root) {
-		snprintf(err, err_size, "the certificate chain contains no self-signed root certificate");
+		snprintf(err, err_size, _("the certificate chain contains no self-signed root certificate"));
 		return -EINVAL;
 	}
 	r = verify_path(leaf, chain, root, err, err_size);

@@ -141,18 +141,65 @@ out:
 	return r;
 }
 
+/* Characters of a locale's language and territory, such as "pt_PT"; anything
+ * else would not be a valid HTTP header value or language tag. */
+#define LANGUAGE_TAG_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+/* Returns the locale name that gettext uses for messages, or NULL. */
+static const char *messages_locale(void)
+{
+	static const char *const names[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *value = getenv(names[i]);
+
+		if (value && *value)
+			return value;
+	}
+	return NULL;
+}
+
+int cmdlet_agent_language_tag(char *tag)
+{
+	const char *locale = messages_locale(), *language = getenv("LANGUAGE");
+	const char *source = locale;
+	size_t len;
+
+	tag[0] = '\0';
+	if (!locale || strcmp(locale, "C") == 0 || strcmp(locale, "POSIX") == 0)
+		return -ENOENT;
+	/* gettext ignores $LANGUAGE under the C locale, and so does this. */
+	if (language && *language && *language != ':')
+		source = language;
+
+	len = strcspn(source, ".@:");
+	if (len == 0 || len > CMDLET_LANGUAGE_TAG_MAX ||
+	    strspn(source, LANGUAGE_TAG_CHARS) < len)
+		return -ENOENT;
+	for (size_t i = 0; i < len; i++)
+		tag[i] = source[i] == '_' ? '-' : source[i];
+	tag[len] = '\0';
+	return 0;
+}
+
 /* Builds the request headers into *ret_headers, which the caller frees. */
 static int headers_build(bool has_body, struct curl_slist **ret_headers)
 {
-	static const char *const lines[] = {
+	char language[CMDLET_LANGUAGE_TAG_MAX + 1], accept_language[64];
+	const char *lines[4] = {
 		"Accept: application/json",
 		/* Certificate bodies would otherwise wait for a 100 Continue. */
 		"Expect:",
-		"Content-Type: application/json",
 	};
-	size_t n = has_body ? 3 : 2;
+	size_t n = 2;
 	struct curl_slist *list = NULL;
 
+	if (has_body)
+		lines[n++] = "Content-Type: application/json";
+	if (cmdlet_agent_language_tag(language) == 0) {
+		snprintf(accept_language, sizeof(accept_language), "Accept-Language: %s", language);
+		lines[n++] = accept_language;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct curl_slist *longer = curl_slist_append(list, lines[i]);
 

@@ -21,9 +21,23 @@
 /* Returns $EDGECR_AGENT_SOCKET when set and not empty, else the default. */
 const char *cmdlet_agent_socket_path(void);
 
+/* Maximum length of the language tag sent in Accept-Language, such as "pt-PT". */
+#define CMDLET_LANGUAGE_TAG_MAX 35
+
+/*
+ * Writes into TAG (CMDLET_LANGUAGE_TAG_MAX + 1 bytes) the language of the
+ * caller's locale as an HTTP language tag, so that the agent replies in it:
+ * the first of $LC_ALL, $LC_MESSAGES and $LANG that is set, and before it the
+ * first entry of $LANGUAGE unless that locale is C or POSIX, as gettext reads
+ * them.  "pt_PT.UTF-8" gives "pt-PT".  Returns 0, or -ENOENT when no usable
+ * language is set (C, POSIX, unset or malformed), and then TAG is "".
+ */
+int cmdlet_agent_language_tag(char *tag);
+
 /*
  * Sends METHOD (e.g. "PUT") for PATH (e.g. "/v1/registry") with the JSON text
- * BODY, or no body when BODY is NULL, and waits at most TIMEOUT_SECONDS for
+ * BODY, or no body when BODY is NULL, and Accept-Language from
+ * cmdlet_agent_language_tag, and waits at most TIMEOUT_SECONDS for
  * the whole exchange.  On a 2xx reply returns 0 and sets *ret_reply to the
  * parsed JSON body, which the caller releases with json_decref.  Otherwise
  * returns a negative errno and writes one translated sentence into ERR:

@@ -10,7 +10,8 @@ build=(build-essential pkg-config gettext libmicrohttpd-dev libjansson-dev libsq
 clients=(curl openssl docker.io skopeo podman containerd umoci busybox-static apache2-utils wrk
 	docker-registry sqlite3 jq systemd lintian debootstrap
 	golang-go etcd-server dpkg-dev locales nginx-light
-	chromium chromium-driver python3-selenium gnuplot-nox python3)
+	chromium chromium-driver python3-selenium gnuplot-nox python3
+	python3-prometheus-client)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps.sh: run as root (apt-get needs it): sudo make deps" >&2
@@ -23,5 +24,11 @@ apt-get install -y -qq --no-install-recommends "${build[@]}" "${clients[@]}" >/d
 # conflicts with Debian's kubernetes-client; keep it when it is there.
 if ! command -v kubectl >/dev/null; then
 	apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
+fi
+# The agent answers API requests in Portuguese only when the system has this
+# locale; without it t_metrics.sh builds a copy in its own folder.
+if ! locale -a 2>/dev/null | grep -qix 'pt_PT\.utf-\?8'; then
+	sed -i 's/^# *\(pt_PT\.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+	locale-gen >/dev/null
 fi
 echo "install-deps.sh: all packages installed"

@@ -55,6 +55,7 @@ static const struct key keys[] = {
 	{ "gc_schedule", KEY_DAILY_TIME, offsetof(struct reg_config, gc_schedule_minute), 0, 0 },
 	{ "storage_limit", KEY_SIZE, offsetof(struct reg_config, storage_limit), 0, 0 },
 	{ "min_free_space", KEY_FREE_SPACE, offsetof(struct reg_config, min_free_bytes), 0, 0 },
+	{ "metrics_listen", KEY_OPTIONAL_STRING, offsetof(struct reg_config, metrics_listen), 0, 0 },
 };
 
 int reg_config_init(struct reg_config *config)
@@ -364,6 +365,28 @@ static int validate_endpoint(const char *endpoint, char *err, size_t err_size)
 	return 0;
 }
 
+/* The metrics listener has no authentication, so only local processes may
+ * reach it: 127.0.0.0/8 or ::1. */
+static int validate_metrics_listen(struct reg_config *config, char *err, size_t err_size)
+{
+	const struct sockaddr_storage *addr = &config->metrics_listen_addr;
+	bool loopback = false;
+
+	if (reg_config_parse_listen(config->metrics_listen, &config->metrics_listen_addr,
+				    &config->metrics_listen_addr_len) == 0) {
+		if (addr->ss_family == AF_INET)
+			loopback = (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+		else
+			loopback = IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)addr)->sin6_addr);
+	}
+	if (loopback)
+		return 0;
+	snprintf(err, err_size,
+		 "metrics_listen: invalid value \"%s\": expected 127.X.X.X:PORT or [::1]:PORT, because this listener has no authentication",
+		 config->metrics_listen);
+	return -EINVAL;
+}
+
 int reg_config_validate(struct reg_config *config, char *err, size_t err_size)
 {
 	if (reg_config_parse_listen(config->listen, &config->listen_addr, &config->listen_addr_len) < 0) {
@@ -383,6 +406,8 @@ int reg_config_validate(struct reg_config *config, char *err, size_t err_size)
 			 config->realm);
 		return -EINVAL;
 	}
+	if (config->metrics_listen && validate_metrics_listen(config, err, err_size) < 0)
+		return -EINVAL;
 	if (config->endpoint)
 		return validate_endpoint(config->endpoint, err, err_size);
 	return 0;

@@ -37,10 +37,14 @@ struct reg_config {
 	uint64_t storage_limit;       /* bytes all blobs may take, 0: no limit */
 	uint64_t min_free_bytes;      /* free bytes uploads must leave, unless a percent is set */
 	unsigned min_free_percent;    /* free percent of the file system, 0: use min_free_bytes */
+	char *metrics_listen;         /* loopback ADDR:PORT serving /metrics without auth, or NULL */
 
 	/* Parsed form of listen, filled by reg_config_validate. */
 	struct sockaddr_storage listen_addr;
 	socklen_t listen_addr_len;
+	/* Parsed form of metrics_listen when set, filled by reg_config_validate. */
+	struct sockaddr_storage metrics_listen_addr;
+	socklen_t metrics_listen_addr_len;
 };
 
 /* Fills *CONFIG with the embedded defaults.  Returns 0 or -ENOMEM. */
@@ -62,7 +66,8 @@ int reg_config_load(struct reg_config *config, const char *path, char *err, size
 
 /*
  * Checks the settings as a whole (tls_cert and tls_key together, listen
- * parseable) and fills listen_addr.  Returns 0 or -EINVAL with a reason in ERR.
+ * parseable, metrics_listen on loopback) and fills listen_addr and
+ * metrics_listen_addr.  Returns 0 or -EINVAL with a reason in ERR.
  */
 int reg_config_validate(struct reg_config *config, char *err, size_t err_size);
 

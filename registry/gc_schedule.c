@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 struct run_args {
 	const struct reg_context *ctx;
@@ -24,6 +25,7 @@ static void *gc_thread(void *userdata)
 	int r;
 
 	r = reg_gc_run(args->ctx, false, &report);
+	reg_metrics_gc_done(r, &report);
 	if (r < 0) {
 		ecr_log(LOG_ERR, "scheduled gc failed: %s", strerror(-r));
 	} else {

@@ -47,4 +47,7 @@ void reg_h_upload_status(struct reg_request *req);
 /* DELETE /v2/<name>/blobs/uploads/<id> */
 void reg_h_upload_delete(struct reg_request *req);
 
+/* GET and HEAD /metrics (Prometheus text; see metrics.h) */
+void reg_h_metrics(struct reg_request *req);
+
 #endif

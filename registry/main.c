@@ -19,6 +19,7 @@
 #include "gc.h"
 #include "i18n.h"
 #include "log.h"
+#include "metrics_listen.h"
 #include "notify.h"
 #include "passwd.h"
 #include "server.h"
@@ -122,6 +123,7 @@ static int serve(const struct reg_cli *cli)
 	struct reg_config config;
 	struct reg_context ctx = { 0 };
 	struct reg_server *server = NULL;
+	struct reg_metrics_listener *metrics = NULL;
 	struct reg_gc_scheduler gc = { .last_day = -1 };
 	char err[1024], status[256];
 	sigset_t signals;
@@ -137,7 +139,10 @@ static int serve(const struct reg_cli *cli)
 	r = reg_context_init(&ctx, &config, err, sizeof(err));
 	if (r == 0)
 		r = reg_server_new(&ctx, &server, err, sizeof(err));
+	if (r == 0 && config.metrics_listen)
+		r = reg_metrics_listener_start(&ctx, &metrics, err, sizeof(err));
 	if (r < 0) {
+		reg_server_stop(server, 0);
 		ecr_log(LOG_ERR, "start-up failed: %s", err);
 		fprintf(stderr, _("edgecr-registry: %s\n"), err);
 		goto out;
@@ -152,6 +157,7 @@ static int serve(const struct reg_cli *cli)
 
 	reg_notify_stopping("Stopping: finishing in-flight requests");
 	reg_server_stop(server, config.shutdown_timeout);
+	reg_metrics_listener_stop(metrics);
 	reg_gc_scheduler_stop(&gc);
 	ecr_log(LOG_NOTICE, "stopped");
 out:

@@ -63,6 +63,9 @@ int reg_meta_upload_find(struct reg_meta *meta, const char *repo, const char *id
 /* Returns 1 when upload ID exists in any repository, 0 when not, or a negative errno. */
 int reg_meta_upload_exists(struct reg_meta *meta, const char *id);
 
+/* Stores the number of uploads in progress (rows of the uploads table) in *RET. */
+int reg_meta_upload_count(struct reg_meta *meta, uint64_t *ret);
+
 /* Marks upload ID as used now, which defers its expiry. */
 int reg_meta_upload_touch(struct reg_meta *meta, const char *id);
 

@@ -15,6 +15,7 @@
 
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 
 enum method { M_GET, M_HEAD, M_PUT, M_PATCH, M_POST, M_DELETE, M_COUNT };
 
@@ -117,6 +118,7 @@ static bool authenticate(struct reg_request *req)
 	}
 	if (r == 0) {
 		reg_throttle_record_failure(req->ctx->throttle, req->address);
+		reg_metrics_login_failed();
 		respond_challenge(req, "invalid user name or password");
 		return false;
 	}
@@ -177,6 +179,10 @@ void reg_router_dispatch(struct reg_request *req, const char *url)
 
 	if (!authenticate(req))
 		return;
+	if (strcmp(url, "/metrics") == 0) {
+		reg_h_metrics(req);
+		return;
+	}
 
 	r = reg_route_parse(url, &req->route, &error);
 	if (r == -ENOENT) {

@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "framing.h"
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 #include "router.h"
 
@@ -231,6 +232,7 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
 	if (!completed && req->on_abort)
 		req->on_abort(req);
 	reg_request_log(req, completed);
+	reg_metrics_request_done(req);
 	reg_request_free(req);
 	*req_cls = NULL;
 	atomic_fetch_sub(&slot->inflight, 1);

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/../.."
 dir=$(mktemp -d /tmp/edgecr-it-po-XXXXXX)
 trap 'rm -rf "$dir"' EXIT
 
-xgettext --keyword=_ --keyword=N_ --from-code=UTF-8 -o "$dir/edgecr.pot" \
+# The agent's API translates the format of api_send_error (its 4th argument).
+xgettext --keyword=_ --keyword=N_ --keyword=api_send_error:4 --flag=api_send_error:4:c-format \
+	--from-code=UTF-8 -o "$dir/edgecr.pot" \
 	$(git ls-files '*/*.c' 2>/dev/null || ls */*.c)
 msgmerge -q -o "$dir/pt_PT.po" po/pt_PT.po "$dir/edgecr.pot"
 

@@ -38,13 +38,16 @@ static enum MHD_Result reply(struct MHD_Connection *connection, unsigned status,
 	return result;
 }
 
-/* Replies to /echo with the method, Content-Type and body it received. */
+/* Replies to /echo with the method, Content-Type, Accept-Language and body
+ * it received. */
 static enum MHD_Result reply_echo(struct MHD_Connection *connection, const char *method)
 {
 	const char *type = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
 						       "Content-Type");
-	json_t *json = json_pack("{s:s, s:s?, s:s%}", "method", method, "contentType", type,
-				 "body", echo_body, echo_len);
+	const char *language = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+							   "Accept-Language");
+	json_t *json = json_pack("{s:s, s:s?, s:s?, s:s%}", "method", method, "contentType", type,
+				 "acceptLanguage", language, "body", echo_body, echo_len);
 	char *text = json_dumps(json, JSON_COMPACT);
 	enum MHD_Result result = reply(connection, 200, text);
 
@@ -256,6 +259,70 @@ static void test_socket_stale(void)
 	unlink(stale);
 }
 
+/* Sets the locale variables that cmdlet_agent_language_tag reads. */
+static void locale_env(const char *language, const char *lc_all, const char *lc_messages,
+		       const char *lang)
+{
+	const char *names[] = { "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG" };
+	const char *values[] = { language, lc_all, lc_messages, lang };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (values[i])
+			setenv(names[i], values[i], 1);
+		else
+			unsetenv(names[i]);
+	}
+}
+
+static void test_language_tag_from_locale(void)
+{
+	char tag[CMDLET_LANGUAGE_TAG_MAX + 1];
+
+	locale_env(NULL, NULL, NULL, "pt_PT.UTF-8");
+	CHECK_INT(cmdlet_agent_language_tag(tag), 0);
+	CHECK_STR(tag, "pt-PT");
+	locale_env(NULL, NULL, "en_GB.UTF-8", "pt_PT.UTF-8");
+	CHECK_INT(cmdlet_agent_language_tag(tag), 0);
+	CHECK_STR(tag, "en-GB");
+	locale_env(NULL, "pt_PT@euro", "en_GB.UTF-8", NULL);
+	CHECK_INT(cmdlet_agent_language_tag(tag), 0);
+	CHECK_STR(tag, "pt-PT");
+	locale_env("pt_PT:en", "C.UTF-8", NULL, NULL);
+	CHECK_INT(cmdlet_agent_language_tag(tag), 0);
+	CHECK_STR(tag, "pt-PT");
+}
+
+static void test_language_tag_none(void)
+{
+	char tag[CMDLET_LANGUAGE_TAG_MAX + 1];
+
+	locale_env(NULL, NULL, NULL, NULL);
+	CHECK_INT(cmdlet_agent_language_tag(tag), -ENOENT);
+	CHECK_STR(tag, "");
+	locale_env("pt_PT", "C", NULL, "pt_PT.UTF-8");
+	CHECK_INT(cmdlet_agent_language_tag(tag), -ENOENT);
+	locale_env(NULL, NULL, NULL, "POSIX");
+	CHECK_INT(cmdlet_agent_language_tag(tag), -ENOENT);
+	locale_env(NULL, NULL, NULL, "pt PT\r\nX: y");
+	CHECK_INT(cmdlet_agent_language_tag(tag), -ENOENT);
+	CHECK_STR(tag, "");
+}
+
+static void test_accept_language_sent(void)
+{
+	json_t *json = NULL;
+
+	locale_env(NULL, NULL, NULL, "pt_PT.UTF-8");
+	CHECK_INT(call("GET", "/echo", NULL, &json), 0);
+	CHECK_STR(json_string_value(json_object_get(json, "acceptLanguage")), "pt-PT");
+	json_decref(json);
+
+	locale_env(NULL, "C", NULL, NULL);
+	CHECK_INT(call("GET", "/echo", NULL, &json), 0);
+	CHECK(json_is_null(json_object_get(json, "acceptLanguage")));
+	json_decref(json);
+}
+
 static void test_socket_path_default(void)
 {
 	unsetenv("EDGECR_AGENT_SOCKET");
@@ -288,6 +355,9 @@ int main(void)
 
 	RUN(test_json_reply);
 	RUN(test_request_body_sent);
+	/* Before test_reply_timeout, whose /slow reply keeps the one server
+	 * thread busy after the client gave up. */
+	RUN(test_accept_language_sent);
 	RUN(test_forbidden_names_admin_group);
 	RUN(test_agent_error_message);
 	RUN(test_reply_not_json_object);
@@ -297,6 +367,8 @@ int main(void)
 	RUN(test_socket_missing);
 	RUN(test_socket_stale);
 	RUN(test_socket_path_default);
+	RUN(test_language_tag_from_locale);
+	RUN(test_language_tag_none);
 
 	MHD_stop_daemon(daemon);
 	unlink(socket_path);

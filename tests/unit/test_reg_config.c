@@ -114,6 +114,31 @@ static void config_listen_forms(void)
 	CHECK_INT(reg_config_parse_listen("127.0.0.1:80x", &addr, &len), -EINVAL);
 }
 
+/* metrics_listen has no authentication, so only loopback addresses pass. */
+static void config_metrics_listen_loopback_only(void)
+{
+	const char *accepted[] = { "127.0.0.1:9101", "127.1.2.3:9101", "[::1]:9101" };
+	const char *rejected[] = { "0.0.0.0:9101", "192.0.2.1:9101", "[::]:9101",
+				   "[::ffff:127.0.0.1]:9101", "localhost:9101", "128.0.0.1:9101" };
+	struct reg_config config;
+	char err[256] = "";
+
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		reg_config_init(&config);
+		CHECK_INT(reg_config_set(&config, "metrics_listen", accepted[i], err, sizeof(err)), 0);
+		CHECK_INT(reg_config_validate(&config, err, sizeof(err)), 0);
+		reg_config_release(&config);
+	}
+	for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++) {
+		reg_config_init(&config);
+		CHECK_INT(reg_config_set(&config, "metrics_listen", rejected[i], err, sizeof(err)), 0);
+		CHECK_INT(reg_config_validate(&config, err, sizeof(err)), -EINVAL);
+		CHECK(strstr(err, "metrics_listen"));
+		CHECK(strstr(err, rejected[i]));
+		reg_config_release(&config);
+	}
+}
+
 static void config_file(void)
 {
 	char path[] = "/tmp/test_reg_config.XXXXXX", err[512] = "";
@@ -151,6 +176,7 @@ int main(void)
 	RUN(config_bad_values_name_key_and_value);
 	RUN(config_validate_rejects);
 	RUN(config_listen_forms);
+	RUN(config_metrics_listen_loopback_only);
 	RUN(config_file);
 	return UNIT_EXIT();
 }
