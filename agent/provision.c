@@ -272,7 +272,7 @@ static int wait_for_endpoint(struct provision_run *run)
 		struct agent_registry_status status;
 
 		agent_supervisor_status(run->agent->supervisor, &status);
-		snprintf(run->err, run->err_size, _("the registry did not respond on https://%s:%u/v2/ within %u s: %s; registry state %s, last exit: %s"),
+		snprintf(run->err, run->err_size, _("the registry did not respond on https://%s:%u/v2/ within %u s: %s; registry state %s, last exit: %s. The registry stays enabled and the agent keeps restarting it: Get-HcsKubernetesContainerRegistryInfo shows when it answers, Remove-HcsKubernetesContainerRegistry turns it off"),
 			 name, run->config->registry_port, run->config->registry_start_timeout_sec,
 			 last_error, agent_registry_state_name(status.state),
 			 status.last_exit[0] ? status.last_exit : "none");
