@@ -15,14 +15,14 @@ static char dir[] = "/tmp/test_reg_meta.XXXXXX";
 static char db_path[PATH_MAX];
 static int store_calls;
 
-/* Fills *D with "sha256:" and 64 times C. */
+/* Fills *D with "sha256:" and 64 times C, a lowercase hex digit. */
 static void digest_make(struct reg_digest *d, char c)
 {
 	char text[7 + 64 + 1] = "sha256:";
 
 	memset(text + 7, c, 64);
 	text[71] = '\0';
-	reg_digest_parse(text, d);
+	CHECK_INT(reg_digest_parse(text, d), 0);
 }
 
 static int store_count(void *userdata)
@@ -131,8 +131,8 @@ static void meta_manifest_references_checked(void)
 	struct reg_manifest m;
 	struct reg_digest md;
 
-	manifest_image(&m, &layer, 'c', 'l');
-	digest_make(&md, 'm');
+	manifest_image(&m, &layer, 'c', 'b');
+	digest_make(&md, 'd');
 	strcpy(record.digest, md.text);
 	strcpy(record.media_type, m.media_type);
 
@@ -170,18 +170,18 @@ static void meta_index_children_must_be_manifests(void)
 	index.media_type = "application/vnd.oci.image.index.v1+json";
 	index.manifests = &child;
 	index.n_manifests = 1;
-	digest_make(&d, 'i');
+	digest_make(&d, 'f');
 	strcpy(record.digest, d.text);
 	strcpy(record.media_type, index.media_type);
 
 	/* A blob with the child's digest is not enough: it must be a manifest. */
-	digest_make(&child.digest, 'l');
+	digest_make(&child.digest, 'b');
 	reg_meta_blob_link(meta, "idx/app", child.digest.text, 5);
 	CHECK_INT(reg_meta_manifest_put(meta, "idx/app", &record, &index, "all", store_count, NULL,
 					missing), -ENOENT);
 	CHECK_STR(missing, child.digest.text);
 
-	digest_make(&child.digest, 'm');
+	digest_make(&child.digest, 'd');
 	CHECK_INT(reg_meta_manifest_put(meta, "idx/app", &record, &index, "all", store_count, NULL,
 					missing), -ENOENT);
 	CHECK_INT(reg_meta_manifest_put(meta, "ref/app", &record, &index, "all", store_count, NULL,
@@ -197,7 +197,7 @@ static void meta_tags_pages_and_deletes(void)
 	json_t *page = json_array();
 	bool more = false;
 
-	digest_make(&md, 'm');
+	digest_make(&md, 'd');
 	CHECK_INT(reg_meta_tags_list(meta, "ref/app", NULL, 1, page, &more), 0);
 	CHECK_INT(json_array_size(page), 1);
 	CHECK_STR(json_string_value(json_array_get(page, 0)), "all");
