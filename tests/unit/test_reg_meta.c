@@ -157,6 +157,65 @@ static void meta_manifest_references_checked(void)
 	reg_meta_free(meta);
 }
 
+/* Puts the image manifest M under digest DIGEST_CHAR with tag TAG in REPO. */
+static void manifest_put_tagged(struct reg_meta *meta, const char *repo, struct reg_manifest *m,
+				char digest_char, const char *tag)
+{
+	struct reg_meta_manifest record = { .size = 100 };
+	char missing[REG_DIGEST_TEXT_MAX] = "";
+	struct reg_digest md;
+
+	digest_make(&md, digest_char);
+	strcpy(record.digest, md.text);
+	strcpy(record.media_type, m->media_type);
+	CHECK_INT(reg_meta_manifest_put(meta, repo, &record, m, tag, store_count, NULL, missing), 0);
+}
+
+/* The lookups reuse statements kept on the pooled connection: a reused
+ * statement must see later commits and must not pin a read snapshot. */
+static void meta_cached_lookup_sees_changes(void)
+{
+	char path[PATH_MAX + 16], err[256] = "";
+	struct reg_meta *meta = NULL;
+	struct reg_meta_manifest found;
+	struct reg_descriptor layer;
+	struct reg_manifest m;
+	struct reg_digest first, second;
+	sqlite3_stmt *stmt;
+	sqlite3 *db;
+
+	/* A database of its own keeps the other tests' listings unchanged. */
+	snprintf(path, sizeof(path), "%s/cache.db", dir);
+	CHECK_INT(reg_meta_open(path, &meta, err, sizeof(err)), 0);
+	manifest_image(&m, &layer, 'c', 'b');
+	digest_make(&first, '1');
+	digest_make(&second, '2');
+	reg_meta_blob_link(meta, "cache/app", m.config.digest.text, 2);
+	reg_meta_blob_link(meta, "cache/app", layer.digest.text, 5);
+
+	manifest_put_tagged(meta, "cache/app", &m, '1', "v1");
+	CHECK_INT(reg_meta_manifest_get(meta, "cache/app", "v1", false, &found), 0);
+	CHECK_STR(found.digest, first.text);
+	CHECK_INT(reg_meta_manifest_get(meta, "cache/app", "v2", false, &found), -ENOENT);
+	CHECK_INT(reg_meta_blob_readable(meta, "cache/app", layer.digest.text), 1);
+
+	manifest_put_tagged(meta, "cache/app", &m, '2', "v1");
+	CHECK_INT(reg_meta_manifest_get(meta, "cache/app", "v1", false, &found), 0);
+	CHECK_STR(found.digest, second.text);
+	CHECK_INT(reg_meta_blob_unlink(meta, "cache/app", layer.digest.text), 0);
+	CHECK_INT(reg_meta_blob_readable(meta, "cache/app", layer.digest.text), 0);
+
+	/* A statement left open would hold a read snapshot, and a truncating
+	 * checkpoint from another connection would then report busy. */
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &stmt, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(stmt, 0), 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	reg_meta_free(meta);
+}
+
 static void meta_index_children_must_be_manifests(void)
 {
 	struct reg_meta *meta = meta_open();
@@ -312,6 +371,7 @@ int main(void)
 	RUN(meta_newer_schema_refused);
 	RUN(meta_uploads);
 	RUN(meta_manifest_references_checked);
+	RUN(meta_cached_lookup_sees_changes);
 	RUN(meta_index_children_must_be_manifests);
 	RUN(meta_tags_pages_and_deletes);
 	RUN(meta_referrers_filter);
