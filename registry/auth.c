@@ -460,6 +460,9 @@ struct reg_throttle {
 	unsigned max_failures;
 	unsigned window;
 	time_t (*clock)(void);
+	/* Slots in use.  While no address has recent failed logins it is 0,
+	 * and each request skips the scan of all THROTTLE_SLOTS under the lock. */
+	size_t n_used;
 	struct throttle_slot slots[THROTTLE_SLOTS];
 };
 
@@ -504,6 +507,8 @@ void reg_throttle_set_clock_for_test(struct reg_throttle *throttle, time_t (*clo
 /* Returns the slot of ADDRESS, or NULL.  Called with the lock held. */
 static struct throttle_slot *slot_find(struct reg_throttle *throttle, const char *address)
 {
+	if (throttle->n_used == 0)
+		return NULL;
 	for (size_t i = 0; i < THROTTLE_SLOTS; i++) {
 		struct throttle_slot *slot = &throttle->slots[i];
 
@@ -529,6 +534,8 @@ static struct throttle_slot *slot_claim(struct reg_throttle *throttle, const cha
 			oldest = slot;
 	}
 
+	if (!oldest->used)
+		throttle->n_used++;
 	memset(oldest, 0, sizeof(*oldest));
 	oldest->used = true;
 	snprintf(oldest->address, sizeof(oldest->address), "%s", address);
@@ -594,7 +601,9 @@ void reg_throttle_record_success(struct reg_throttle *throttle, const char *addr
 
 	pthread_mutex_lock(&throttle->lock);
 	slot = slot_find(throttle, address);
-	if (slot)
+	if (slot) {
 		memset(slot, 0, sizeof(*slot));
+		throttle->n_used--;
+	}
 	pthread_mutex_unlock(&throttle->lock);
 }

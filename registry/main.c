@@ -6,6 +6,7 @@
  * sigtimedwait by the main thread only, so no handler runs inside a request.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -27,6 +28,12 @@
 
 /* How often stale uploads are looked for. */
 #define EXPIRE_INTERVAL_SECONDS 600
+/*
+ * malloc arenas shared by all threads.  glibc's default of up to 8 per CPU
+ * spread 64 connection threads over 15 arenas on 2 CPUs, and each arena kept
+ * about 1.2 MiB resident after the connections ended (18 MiB in all).
+ */
+#define MALLOC_ARENAS 2
 
 static int config_build(const struct reg_cli *cli, struct reg_config *config)
 {
@@ -135,6 +142,8 @@ static int serve(const struct reg_cli *cli)
 	ecr_log_set_max_priority(config.log_priority);
 
 	signals_block(&signals);
+	/* Before any thread starts, so no thread has made an arena of its own. */
+	mallopt(M_ARENA_MAX, MALLOC_ARENAS);
 
 	r = reg_context_init(&ctx, &config, err, sizeof(err));
 	if (r == 0)

@@ -35,6 +35,15 @@ void meta_rollback(sqlite3 *db);
 int meta_prepare(sqlite3 *db, const char *sql, const char *const *args, int n_args,
 		 sqlite3_stmt **ret_stmt);
 
+/* Like meta_prepare, but keeps the statement prepared on DB for the next
+ * caller with the same SQL text.  Release it with meta_finish_cached, never
+ * with sqlite3_finalize.  For the queries that run on every request. */
+int meta_prepare_cached(sqlite3 *db, const char *sql, const char *const *args, int n_args,
+			sqlite3_stmt **ret_stmt);
+
+/* Resets a statement from meta_prepare_cached for its next use; NULL is a no-op. */
+void meta_finish_cached(sqlite3_stmt *stmt);
+
 /* Steps STMT once.  Returns 1 for a row, 0 when done, or a negative errno. */
 int meta_step_row(sqlite3_stmt *stmt);
 

@@ -224,7 +224,7 @@ int reg_meta_manifest_get(struct reg_meta *meta, const char *repo, const char *r
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
-	r = meta_prepare(db, is_digest ? by_digest : by_tag, args, 2, &stmt);
+	r = meta_prepare_cached(db, is_digest ? by_digest : by_tag, args, 2, &stmt);
 	if (r < 0)
 		goto out;
 	r = sqlite3_step(stmt);
@@ -233,7 +233,7 @@ int reg_meta_manifest_get(struct reg_meta *meta, const char *repo, const char *r
 	else
 		r = r == SQLITE_DONE ? -ENOENT : meta_errno(r);
 out:
-	sqlite3_finalize(stmt);
+	meta_finish_cached(stmt);
 	meta_release(meta, db);
 	if (r == 0)
 		*ret = found;

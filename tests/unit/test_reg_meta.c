@@ -15,14 +15,14 @@ static char dir[] = "/tmp/test_reg_meta.XXXXXX";
 static char db_path[PATH_MAX];
 static int store_calls;
 
-/* Fills *D with "sha256:" and 64 times C. */
+/* Fills *D with "sha256:" and 64 times C, a lowercase hex digit. */
 static void digest_make(struct reg_digest *d, char c)
 {
 	char text[7 + 64 + 1] = "sha256:";
 
 	memset(text + 7, c, 64);
 	text[71] = '\0';
-	reg_digest_parse(text, d);
+	CHECK_INT(reg_digest_parse(text, d), 0);
 }
 
 static int store_count(void *userdata)
@@ -131,8 +131,8 @@ static void meta_manifest_references_checked(void)
 	struct reg_manifest m;
 	struct reg_digest md;
 
-	manifest_image(&m, &layer, 'c', 'l');
-	digest_make(&md, 'm');
+	manifest_image(&m, &layer, 'c', 'b');
+	digest_make(&md, 'd');
 	strcpy(record.digest, md.text);
 	strcpy(record.media_type, m.media_type);
 
@@ -157,6 +157,65 @@ static void meta_manifest_references_checked(void)
 	reg_meta_free(meta);
 }
 
+/* Puts the image manifest M under digest DIGEST_CHAR with tag TAG in REPO. */
+static void manifest_put_tagged(struct reg_meta *meta, const char *repo, struct reg_manifest *m,
+				char digest_char, const char *tag)
+{
+	struct reg_meta_manifest record = { .size = 100 };
+	char missing[REG_DIGEST_TEXT_MAX] = "";
+	struct reg_digest md;
+
+	digest_make(&md, digest_char);
+	strcpy(record.digest, md.text);
+	strcpy(record.media_type, m->media_type);
+	CHECK_INT(reg_meta_manifest_put(meta, repo, &record, m, tag, store_count, NULL, missing), 0);
+}
+
+/* The lookups reuse statements kept on the pooled connection: a reused
+ * statement must see later commits and must not pin a read snapshot. */
+static void meta_cached_lookup_sees_changes(void)
+{
+	char path[PATH_MAX + 16], err[256] = "";
+	struct reg_meta *meta = NULL;
+	struct reg_meta_manifest found;
+	struct reg_descriptor layer;
+	struct reg_manifest m;
+	struct reg_digest first, second;
+	sqlite3_stmt *stmt;
+	sqlite3 *db;
+
+	/* A database of its own keeps the other tests' listings unchanged. */
+	snprintf(path, sizeof(path), "%s/cache.db", dir);
+	CHECK_INT(reg_meta_open(path, &meta, err, sizeof(err)), 0);
+	manifest_image(&m, &layer, 'c', 'b');
+	digest_make(&first, '1');
+	digest_make(&second, '2');
+	reg_meta_blob_link(meta, "cache/app", m.config.digest.text, 2);
+	reg_meta_blob_link(meta, "cache/app", layer.digest.text, 5);
+
+	manifest_put_tagged(meta, "cache/app", &m, '1', "v1");
+	CHECK_INT(reg_meta_manifest_get(meta, "cache/app", "v1", false, &found), 0);
+	CHECK_STR(found.digest, first.text);
+	CHECK_INT(reg_meta_manifest_get(meta, "cache/app", "v2", false, &found), -ENOENT);
+	CHECK_INT(reg_meta_blob_readable(meta, "cache/app", layer.digest.text), 1);
+
+	manifest_put_tagged(meta, "cache/app", &m, '2', "v1");
+	CHECK_INT(reg_meta_manifest_get(meta, "cache/app", "v1", false, &found), 0);
+	CHECK_STR(found.digest, second.text);
+	CHECK_INT(reg_meta_blob_unlink(meta, "cache/app", layer.digest.text), 0);
+	CHECK_INT(reg_meta_blob_readable(meta, "cache/app", layer.digest.text), 0);
+
+	/* A statement left open would hold a read snapshot, and a truncating
+	 * checkpoint from another connection would then report busy. */
+	CHECK_INT(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &stmt, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(stmt, 0), 0);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+	reg_meta_free(meta);
+}
+
 static void meta_index_children_must_be_manifests(void)
 {
 	struct reg_meta *meta = meta_open();
@@ -170,18 +229,18 @@ static void meta_index_children_must_be_manifests(void)
 	index.media_type = "application/vnd.oci.image.index.v1+json";
 	index.manifests = &child;
 	index.n_manifests = 1;
-	digest_make(&d, 'i');
+	digest_make(&d, 'f');
 	strcpy(record.digest, d.text);
 	strcpy(record.media_type, index.media_type);
 
 	/* A blob with the child's digest is not enough: it must be a manifest. */
-	digest_make(&child.digest, 'l');
+	digest_make(&child.digest, 'b');
 	reg_meta_blob_link(meta, "idx/app", child.digest.text, 5);
 	CHECK_INT(reg_meta_manifest_put(meta, "idx/app", &record, &index, "all", store_count, NULL,
 					missing), -ENOENT);
 	CHECK_STR(missing, child.digest.text);
 
-	digest_make(&child.digest, 'm');
+	digest_make(&child.digest, 'd');
 	CHECK_INT(reg_meta_manifest_put(meta, "idx/app", &record, &index, "all", store_count, NULL,
 					missing), -ENOENT);
 	CHECK_INT(reg_meta_manifest_put(meta, "ref/app", &record, &index, "all", store_count, NULL,
@@ -197,7 +256,7 @@ static void meta_tags_pages_and_deletes(void)
 	json_t *page = json_array();
 	bool more = false;
 
-	digest_make(&md, 'm');
+	digest_make(&md, 'd');
 	CHECK_INT(reg_meta_tags_list(meta, "ref/app", NULL, 1, page, &more), 0);
 	CHECK_INT(json_array_size(page), 1);
 	CHECK_STR(json_string_value(json_array_get(page, 0)), "all");
@@ -312,6 +371,7 @@ int main(void)
 	RUN(meta_newer_schema_refused);
 	RUN(meta_uploads);
 	RUN(meta_manifest_references_checked);
+	RUN(meta_cached_lookup_sees_changes);
 	RUN(meta_index_children_must_be_manifests);
 	RUN(meta_tags_pages_and_deletes);
 	RUN(meta_referrers_filter);
