@@ -69,23 +69,37 @@ static int limit_check(const struct reg_context *ctx, uint64_t upload_size, char
 	return -EDQUOT;
 }
 
+int reg_quota_filesystem(const struct reg_config *config, struct reg_quota_filesystem *ret)
+{
+	struct statvfs st;
+	uint64_t total;
+
+	if (statvfs(config->root, &st) < 0)
+		return -errno;
+	total = (uint64_t)st.f_blocks * st.f_frsize;
+	ret->total = total;
+	ret->available = (uint64_t)st.f_bavail * st.f_frsize;
+	ret->floor = config->min_free_percent ? total / 100 * config->min_free_percent
+					      : config->min_free_bytes;
+	return 0;
+}
+
 static int free_check(const struct reg_context *ctx, uint64_t writing, char *msg,
 		      size_t msg_size)
 {
 	const struct reg_config *config = ctx->config;
 	char free_text[32], floor_text[32], total_text[32];
+	struct reg_quota_filesystem fs;
 	uint64_t available, total, floor;
-	struct statvfs st;
 
 	if (config->min_free_bytes == 0 && config->min_free_percent == 0)
 		return 0;
 	/* A file system that cannot be asked is left to the write's own error. */
-	if (statvfs(config->root, &st) < 0)
+	if (reg_quota_filesystem(config, &fs) < 0)
 		return 0;
-	available = (uint64_t)st.f_bavail * st.f_frsize;
-	total = (uint64_t)st.f_blocks * st.f_frsize;
-	floor = config->min_free_percent ? total / 100 * config->min_free_percent
-					 : config->min_free_bytes;
+	available = fs.available;
+	total = fs.total;
+	floor = fs.floor;
 	if (available >= writing && available - writing >= floor)
 		return 0;
 	reg_quota_format_size(available, free_text, sizeof(free_text));

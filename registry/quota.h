@@ -33,6 +33,17 @@ int reg_quota_check(const struct reg_context *ctx, uint64_t upload_size, uint64_
  * added a blob. */
 void reg_quota_usage_changed(void);
 
+/* The file system of the storage root, in bytes. */
+struct reg_quota_filesystem {
+	uint64_t total;     /* size */
+	uint64_t available; /* free for an unprivileged user */
+	uint64_t floor;     /* min_free_space in bytes; 0 when the check is off */
+};
+
+/* Reads the file system of CONFIG->root into *RET.  Returns 0 or a negative
+ * errno from statvfs. */
+int reg_quota_filesystem(const struct reg_config *config, struct reg_quota_filesystem *ret);
+
 /* Writes BYTES as "512 B" or "1.5 MiB" into BUF. */
 void reg_quota_format_size(uint64_t bytes, char *buf, size_t size);
 
