@@ -405,6 +405,21 @@ check_match "renewal is logged" 'renewal: the certificate expires within 30 days
 check "registry serves the renewed certificate" 200 "$(registry_status ase-ecr-user "$password")"
 fingerprint=$renewed
 
+# --- the storage settings reach the registry's configuration
+check "registry.conf has the daily gc" "gc_schedule = 03:00" \
+	"$(grep '^gc_schedule' "$STATE/registry/registry.conf")"
+printf 'registry_storage_limit = 10M\nregistry_gc_schedule =\n' >>"$DIR/agent.conf"
+kill -HUP "$AGENT_PID"
+limit=
+for ((i = 0; i < 100; i++)); do
+	limit=$(api GET /v1/status | sed '$d' | jq -r .storage.limitBytes)
+	[ "$limit" = 10485760 ] && break
+	sleep 0.1
+done
+check "registry_storage_limit reaches the status" 10485760 "$limit"
+check "an empty registry_gc_schedule turns the daily gc off" "gc_schedule = " \
+	"$(grep '^gc_schedule' "$STATE/registry/registry.conf")"
+
 # --- SIGTERM stops agent and registry; a new agent restores both
 reg_pid=$(registry_pid)
 kill -TERM "$AGENT_PID"

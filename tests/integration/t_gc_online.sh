@@ -3,11 +3,11 @@
 # Garbage collection while 8 clients push and pull, against a plain HTTP +
 # Basic auth registry on 127.0.0.1 (ports 24000-24999, about 90 s).
 #
-# Before the run, 4 images are pushed and deleted. Then 8 curl clients loop:
-# each pushes a small image of its own (a shared base layer, a unique layer
-# and a config, then the manifest), records the digest of every manifest
-# acknowledged with 201, and pulls a manifest another client had
-# acknowledged, checking the sha256 of every byte. Meanwhile collections
+# Before the run, 4 images are pushed and deleted. Then 8 curl clients loop.
+# Each pushes a small image of its own: a shared base layer, a unique layer
+# and a config, then the manifest. It records the digest of every manifest
+# acknowledged with 201. Then it pulls a manifest another client had
+# acknowledged and checks the sha256 of every blob. Meanwhile collections
 # run one after the other, alternately "edgecr-registry gc" on the server's
 # configuration and POST /v2/_edgecr/gc.
 #

@@ -1,9 +1,9 @@
 #!/bin/bash
 #
-# The registry's quota refusal as docker and podman users see it: with
+# The registry's quota refusal as docker and podman users see it. With
 # storage_limit = 256K a push of a busybox image fails, and the client's
-# output carries the registry's message with the used bytes and the limit.
-# Runs a private dockerd and podman with private storage; the registry
+# output contains the registry's message with the used bytes and the limit.
+# Runs a private dockerd and podman with private storage. The registry
 # listens on 127.0.0.1 in 24000-24999. Only for EDGECR_IMPL=edgecr, because
 # the reference registry has no quota.
 
