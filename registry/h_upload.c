@@ -66,7 +66,8 @@ static int upload_body(struct reg_request *req, const char *data, size_t size)
 		reg_request_fail(req, REG_E_SIZE_INVALID, 0, "body longer than its Content-Range");
 		return -EINVAL;
 	}
-	r = reg_quota_check(req->ctx, req->offset + size, size, detail, sizeof(detail));
+	r = reg_quota_check(req->ctx, req->upload_id, &req->quota, req->offset + size, size,
+			    detail, sizeof(detail));
 	if (r < 0) {
 		reg_request_fail(req, REG_E_DENIED, 0, detail);
 		return r;

@@ -3,12 +3,14 @@
  * included, each counted once however many repositories link it) and the
  * min_free_space floor of the file system of the storage root.
  *
- * Used bytes come from the metadata and are cached for
- * REG_QUOTA_USAGE_CACHE_SECONDS or until this process adds a blob, so checking
- * every chunk of an upload costs one statvfs and rarely a query.  Blobs that
- * another process removed are seen within that time.  Uploads in progress are
- * not counted, so concurrent uploads may together pass the limit by up to
- * their own sizes.  Each one alone is still checked against it.
+ * Used bytes are the blobs in the metadata plus the files of the other
+ * uploads under uploads/, in progress or abandoned.  The upload being checked
+ * counts with its whole size.  The blob bytes are cached for
+ * REG_QUOTA_USAGE_CACHE_SECONDS or until this process adds a blob, and each
+ * request reads the other uploads' files at most that often, so checking every
+ * chunk of an upload costs one statvfs and rarely a query and a folder read.
+ * Changes by other requests or processes are seen within that time, so
+ * concurrent uploads may together pass the limit by what they wrote in it.
  */
 #ifndef EDGECR_REG_QUOTA_H
 #define EDGECR_REG_QUOTA_H
@@ -20,14 +22,26 @@
 
 #define REG_QUOTA_USAGE_CACHE_SECONDS 1
 
+/* The state one request keeps between the checks of its chunks; starts zeroed. */
+struct reg_quota_upload {
+	int64_t others_read_at; /* Unix seconds of the last read; 0: never */
+	uint64_t others_bytes;  /* bytes of the other uploads' files then */
+};
+
 /*
- * Checks that an upload which will hold UPLOAD_SIZE bytes, of which WRITING
- * are about to be written now, stays under storage_limit and leaves
- * min_free_space free.  Returns 0, or -EDQUOT with a message for the client
- * in MSG that states used and limit in binary units.
+ * Checks that upload UPLOAD_ID, which will hold UPLOAD_SIZE bytes of which
+ * WRITING are about to be written now, stays under storage_limit and leaves
+ * min_free_space free.  STATE belongs to the calling request.  Returns 0, or
+ * -EDQUOT with a message for the client in MSG that states used and limit in
+ * binary units.
  */
-int reg_quota_check(const struct reg_context *ctx, uint64_t upload_size, uint64_t writing,
+int reg_quota_check(const struct reg_context *ctx, const char *upload_id,
+		    struct reg_quota_upload *state, uint64_t upload_size, uint64_t writing,
 		    char *msg, size_t msg_size);
+
+/* Adds up the sizes of the files under ROOT/uploads/ into *RET.  Returns 0
+ * or a negative errno. */
+int reg_quota_upload_bytes(const char *root, uint64_t *ret);
 
 /* Makes the next check read the used bytes again; called when this process
  * added a blob. */

@@ -3,12 +3,7 @@
  */
 #include "usage.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
-#include <sys/stat.h>
 
 #include "quota.h"
 
@@ -24,32 +19,6 @@ json_t *reg_usage_gc_json(const struct reg_meta_gc_result *result)
 			 "bytesFreed", (json_int_t)result->bytes,
 			 "uploads", (json_int_t)result->uploads,
 			 "filesPending", (json_int_t)result->files_pending);
-}
-
-/* Adds up the sizes of the files under ROOT/uploads/: uploads in progress or
- * abandoned, and manifests being written. */
-static int upload_bytes(const char *root, uint64_t *ret)
-{
-	char path[PATH_MAX];
-	struct dirent *entry;
-	struct stat st;
-	uint64_t bytes = 0;
-	DIR *dir;
-
-	if (snprintf(path, sizeof(path), "%s/uploads", root) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	dir = opendir(path);
-	if (!dir)
-		return -errno;
-	while ((entry = readdir(dir))) {
-		/* A file may go away between readdir and the stat. */
-		if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode))
-			bytes += (uint64_t)st.st_size;
-	}
-	closedir(dir);
-	*ret = bytes;
-	return 0;
 }
 
 static int repository_add(void *userdata, const char *repo, uint64_t bytes)
@@ -110,7 +79,7 @@ int reg_usage_json(const struct reg_context *ctx, json_t **ret)
 	r = reg_meta_gc_usage(ctx->meta, &blobs);
 	if (r < 0)
 		goto out;
-	r = upload_bytes(config->root, &uploads);
+	r = reg_quota_upload_bytes(config->root, &uploads);
 	if (r < 0)
 		goto out;
 	repositories = json_array();

@@ -379,6 +379,29 @@ expect "refused upload is removed" 404 BLOB_UPLOAD_UNKNOWN
 it_assert_eq "no upload file after a refused chunk" 0 "$(upload_files)"
 "$BIN" gc --dry-run --config "$CONF" >"$D/usage.out" 2>&1
 it_assert_match "gc prints the usage" 'usage: repository q/app 600000 bytes' "$(cat "$D/usage.out")"
+
+# An unfinished upload counts toward the limit: 600000 bytes of blobs and
+# 300000 of upload leave no room for 200000 more.
+head -c 300000 /dev/urandom >"$D/part"
+head -c 200000 /dev/urandom >"$D/fifth"
+req POST /v2/q/app/blobs/uploads/
+ABANDONED=$(hdr Location)
+req PATCH "$ABANDONED" -H 'Content-Type: application/octet-stream' --data-binary "@$D/part"
+expect "unfinished upload under the limit is accepted" 202
+req GET /v2/_edgecr/usage
+it_assert_eq "usage counts the unfinished upload" "600000 300000 900000" \
+    "$(jq -r '"\(.blobBytes) \(.uploadBytes) \(.usedBytes)"' "$D/b")"
+# The quota reads the upload files at most once a second.
+sleep 1.1
+push_blob q/app "$D/fifth"
+expect "blob that fits only without the upload is DENIED" 403 DENIED
+it_assert_match "DENIED counts the upload as used" '^storage limit reached: 878\.9 KiB used of 1\.0 MiB' \
+    "$(jq -r '.errors[0].message' "$D/b")"
+req DELETE "$ABANDONED"
+expect "cancel the unfinished upload" 204
+sleep 1.1
+push_blob q/app "$D/fifth"
+expect "blob fits once the upload is gone" 201
 it_stop_pid "$REG_PID" edgecr-registry
 
 # ---------------------------------------------------------------------------

@@ -446,6 +446,22 @@ static void gc_config_keys_parsed(void)
 	reg_config_release(&config);
 }
 
+/* Writes SIZE zero bytes to ROOT/uploads/NAME. */
+static void upload_file_write(const char *root, const char *name, size_t size)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/uploads/%s", root, name);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	for (size_t i = 0; i < size; i++)
+		fputc(0, f);
+	fclose(f);
+}
+
 static void gc_quota_limit_message(void)
 {
 	struct reg_config config;
@@ -464,15 +480,29 @@ static void gc_quota_limit_message(void)
 	CHECK_INT(reg_meta_blob_link(ctx.meta, "q", d.text, 600 * 1024), 0);
 	reg_quota_usage_changed();
 
-	CHECK_INT(reg_quota_check(&ctx, 400 * 1024, 1024, msg, sizeof(msg)), 0);
-	CHECK_INT(reg_quota_check(&ctx, 500 * 1024, 1024, msg, sizeof(msg)), -EDQUOT);
+	CHECK_INT(reg_quota_check(&ctx, "mine", &(struct reg_quota_upload){ 0 }, 400 * 1024, 1024,
+				  msg, sizeof(msg)), 0);
+	CHECK_INT(reg_quota_check(&ctx, "mine", &(struct reg_quota_upload){ 0 }, 500 * 1024, 1024,
+				  msg, sizeof(msg)), -EDQUOT);
 	CHECK_STR(msg, "storage limit reached: 600.0 KiB used of 1.0 MiB (storage_limit), "
 		  "the upload needs 500.0 KiB");
+
+	/* Another upload's file counts as used, the checked upload's own file
+	 * only with the size it is checked with. */
+	upload_file_write(root, "other", 300 * 1024);
+	upload_file_write(root, "mine", 100 * 1024);
+	CHECK_INT(reg_quota_check(&ctx, "mine", &(struct reg_quota_upload){ 0 }, 100 * 1024,
+				  100 * 1024, msg, sizeof(msg)), 0);
+	CHECK_INT(reg_quota_check(&ctx, "mine", &(struct reg_quota_upload){ 0 }, 200 * 1024,
+				  100 * 1024, msg, sizeof(msg)), -EDQUOT);
+	CHECK_STR(msg, "storage limit reached: 900.0 KiB used of 1.0 MiB (storage_limit), "
+		  "the upload needs 200.0 KiB");
 
 	/* A floor larger than any disk refuses every write. */
 	config.storage_limit = 0;
 	config.min_free_bytes = UINT64_MAX / 2;
-	CHECK_INT(reg_quota_check(&ctx, 1, 1, msg, sizeof(msg)), -EDQUOT);
+	CHECK_INT(reg_quota_check(&ctx, "mine", &(struct reg_quota_upload){ 0 }, 1, 1, msg,
+				  sizeof(msg)), -EDQUOT);
 	CHECK(strstr(msg, "min_free_space") != NULL);
 	reg_context_release(&ctx);
 	reg_config_release(&config);
