@@ -27,6 +27,7 @@
 #define USAGE_TIMEOUT_MS 5000
 /* Largest response body read: the distribution spec caps manifests at 4 MiB. */
 #define RESPONSE_MAX (4 * 1024 * 1024)
+
 struct registry_client {
 	CURL *curl;
 	struct curl_slist *resolve;
