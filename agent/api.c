@@ -188,6 +188,9 @@ static enum MHD_Result route(struct agent *agent, struct MHD_Connection *conn, c
 	} else if (strcmp(url, "/v1/registry/repositories") == 0) {
 		if (get)
 			return api_ui_repositories_get(agent, conn);
+	} else if (strcmp(url, "/v1/registry/gc") == 0) {
+		if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+			return api_ui_gc_post(agent, conn);
 	} else if (api_ui_is_manifest_url(url)) {
 		if (strcmp(method, MHD_HTTP_METHOD_DELETE) == 0)
 			return api_ui_manifest_delete(agent, conn, url);

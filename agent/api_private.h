@@ -59,8 +59,10 @@ enum MHD_Result api_ui_manifest_delete(struct agent *agent, struct MHD_Connectio
 bool api_ui_is_static_url(const char *url);
 enum MHD_Result api_ui_static(struct agent *agent, struct MHD_Connection *conn, const char *url);
 
-/* Returns {"usedBytes":N,"limitBytes":null,"lastGc":null} for the storage
- * root, or JSON null when it cannot be read. */
+/* Returns the registry's storage usage (GET /v2/_edgecr/usage), or JSON null
+ * when the registry is not enabled or the request fails. */
 json_t *api_ui_storage_json(struct agent *agent);
+/* POST /v1/registry/gc: runs the registry's garbage collection now. */
+enum MHD_Result api_ui_gc_post(struct agent *agent, struct MHD_Connection *conn);
 
 #endif

@@ -105,13 +105,16 @@ enum MHD_Result api_status_get(struct agent *agent, struct MHD_Connection *conn)
 {
 	json_t *body;
 
-	/* Reads no field guarded by provision_lock, so a running Set does not delay it. */
-	body = json_pack("{s:{s:s,s:I,s:I,s:s},s:o,s:o}",
+	/* Reads no field guarded by provision_lock, so a running Set does not
+	 * delay it.  The storage figures are read from the registry over HTTP,
+	 * which waits at most USAGE_TIMEOUT_MS (ui_registry.c). */
+	body = json_pack("{s:{s:s,s:I,s:I,s:s},s:o,s:o,s:o}",
 			 "agent", "version", EDGECR_VERSION, "pid", (json_int_t)getpid(),
 			 "uptimeSeconds", (json_int_t)((monotonic_ms() - agent->started_ms) / 1000),
 			 "stateDir", agent->paths.state_dir,
 			 "registry", registry_status_json(agent),
-			 "kubernetesSecrets", agent_kube_status_json(agent->kube));
+			 "kubernetesSecrets", agent_kube_status_json(agent->kube),
+			 "storage", api_ui_storage_json(agent));
 	return api_send_json(conn, MHD_HTTP_OK, body);
 }
 

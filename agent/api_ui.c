@@ -1,7 +1,7 @@
 /*
  * The web UI's part of the management API: certificate downloads, the
- * repositories in the registry, deleting a manifest, the storage figures, the
- * static page, and the login and CSRF checks of the optional TCP listener
+ * repositories in the registry, deleting a manifest, the storage figures,
+ * garbage collection on request, the static page, and the login and CSRF checks of the optional TCP listener
  * (setting ui_listen).  See docs/agent-api.md.
  *
  * On the TCP listener every request needs HTTP Basic credentials of the
@@ -15,7 +15,6 @@
 #include "api_private.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -255,26 +254,45 @@ enum MHD_Result api_ui_manifest_delete(struct agent *agent, struct MHD_Connectio
 				       "deleted", 1));
 }
 
-static _Thread_local unsigned long long storage_bytes;
-
-static int add_file_size(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	if (flag == FTW_F)
-		storage_bytes += (unsigned long long)st->st_blocks * 512;
-	return 0;
-}
-
 json_t *api_ui_storage_json(struct agent *agent)
 {
-	/* Disk blocks, as du counts them, so sparse uploads count what they use. */
-	storage_bytes = 0;
-	if (nftw(agent->paths.storage, add_file_size, 16, FTW_PHYS) < 0)
+	json_t *usage = NULL;
+	char err[512] = "";
+	int r;
+
+	r = agent_ui_registry_usage(agent, &usage, err, sizeof(err));
+	if (r == -ENODATA)
 		return json_null();
-	/* TODO: limitBytes and lastGc stay null until the registry reports its
-	 * quota and last collection (for example in its status); the agent
-	 * writes no quota into registry.conf today. */
-	return json_pack("{s:I,s:n,s:n}", "usedBytes", (json_int_t)storage_bytes,
-			 "limitBytes", "lastGc");
+	if (r < 0) {
+		/* The status is still sent, with storage null while the
+		 * registry is down or restarting. */
+		ecr_log(LOG_DEBUG, "storage usage unavailable: %s", err);
+		return json_null();
+	}
+	return usage;
+}
+
+enum MHD_Result api_ui_gc_post(struct agent *agent, struct MHD_Connection *conn)
+{
+	json_t *result = NULL;
+	char err[512] = "";
+	long status = 0;
+	int r;
+
+	r = agent_ui_registry_gc(agent, &result, &status, err, sizeof(err));
+	if (r == -ENODATA)
+		return api_send_error(conn, MHD_HTTP_CONFLICT, "NOT_ENABLED",
+				      "The registry is not enabled; enable it with PUT /v1/registry.");
+	if (r < 0)
+		return api_send_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "REGISTRY_UNAVAILABLE",
+				      "Failed to run garbage collection: %s", err);
+	if (status != 200)
+		return api_send_error(conn, MHD_HTTP_BAD_GATEWAY, "REGISTRY_ERROR",
+				      "The registry's garbage collection failed with status %ld.", status);
+	ecr_log(LOG_INFO, "garbage collection through the API removed %lld blobs (%lld bytes)",
+		(long long)json_integer_value(json_object_get(result, "blobs")),
+		(long long)json_integer_value(json_object_get(result, "bytesFreed")));
+	return api_send_json(conn, MHD_HTTP_OK, result);
 }
 
 /* Returns a copy of DATA with the first LANG_MARKER replaced by LANGUAGE, or

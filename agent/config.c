@@ -233,6 +233,48 @@ static int set_start_timeout_sec(struct agent_config *config, const char *value)
 	return parse_unsigned(value, 1, 3600, &config->registry_start_timeout_sec);
 }
 
+/* Empty turns the daily collection off. */
+static int set_gc_schedule(struct agent_config *config, const char *value)
+{
+	int minute;
+
+	if (*value == '\0') {
+		free(config->registry_gc_schedule);
+		config->registry_gc_schedule = NULL;
+		return 0;
+	}
+	if (ecr_conf_parse_daily_time(value, &minute) < 0)
+		return -EINVAL;
+	return ecr_conf_set_string(&config->registry_gc_schedule, value);
+}
+
+static int set_storage_limit(struct agent_config *config, const char *value)
+{
+	uint64_t bytes;
+
+	if (ecr_conf_parse_size(value, &bytes) < 0)
+		return -EINVAL;
+	return ecr_conf_set_string(&config->registry_storage_limit, value);
+}
+
+/* A size, or a percent of the file system from 1% to 90%, as the registry
+ * takes it. */
+static int set_min_free_space(struct agent_config *config, const char *value)
+{
+	size_t len = strlen(value);
+	char number[8];
+	uint64_t parsed;
+
+	if (len > 1 && len < sizeof(number) && value[len - 1] == '%') {
+		snprintf(number, sizeof(number), "%.*s", (int)(len - 1), value);
+		if (ecr_conf_parse_u64(number, 1, 90, &parsed) < 0)
+			return -EINVAL;
+	} else if (ecr_conf_parse_size(value, &parsed) < 0) {
+		return -EINVAL;
+	}
+	return ecr_conf_set_string(&config->registry_min_free_space, value);
+}
+
 static int set_log_level(struct agent_config *config, const char *value)
 {
 	int priority = ecr_log_priority_from_name(value);
@@ -374,6 +416,10 @@ static const struct config_key config_keys[] = {
 	{ "hosts_file", set_hosts_file, "an absolute path" },
 	{ "ui_listen", set_ui_listen, "a loopback ADDR:PORT such as 127.0.0.1:31080" },
 	{ "ui_dir", set_ui_dir, "an absolute path" },
+	{ "registry_gc_schedule", set_gc_schedule, "HH:MM (UTC), or empty for none" },
+	{ "registry_storage_limit", set_storage_limit, "a size such as 0, 500M or 20G" },
+	{ "registry_min_free_space", set_min_free_space,
+	  "a size such as 1G, or a percent from 1% to 90%" },
 };
 
 int agent_config_set(struct agent_config *config, const char *key, const char *value,

@@ -69,6 +69,11 @@ struct agent_config {
 	char *hosts_file;
 	char *ui_listen;           /* loopback ADDR:PORT of the web UI, or NULL: off */
 	char *ui_dir;              /* the web page's static files */
+	/* Storage settings passed to the registry's configuration as they were
+	 * written, after the same checks the registry makes. */
+	char *registry_gc_schedule;    /* HH:MM (UTC) of the daily gc, or NULL: none */
+	char *registry_storage_limit;  /* a size such as 20G; "0": no limit */
+	char *registry_min_free_space; /* a size or a percent such as 5% */
 };
 
 /* Allocates a configuration holding the embedded defaults.  The device name

@@ -19,6 +19,11 @@
 #define DEFAULT_RENEW_BEFORE_DAYS 30
 #define DEFAULT_WATCHDOG_SEC 10
 #define DEFAULT_START_TIMEOUT_SEC 30
+/* A quiet hour on most sites; the registry's grace period keeps pushes that
+ * run then safe. */
+#define DEFAULT_GC_SCHEDULE "03:00"
+/* The registry's own default. */
+#define DEFAULT_MIN_FREE_SPACE "1G"
 #define DEFAULT_SOCKET_MODE 0660
 
 /* Used when the host name is not a usable DNS label (empty, or with '_'). */
@@ -76,12 +81,16 @@ int agent_config_new(struct agent_config **ret_config)
 	config->trust_docker_dir = strdup(AGENT_DEFAULT_TRUST_DOCKER_DIR);
 	config->hosts_file = strdup(AGENT_DEFAULT_HOSTS_FILE);
 	config->ui_dir = strdup(AGENT_DEFAULT_UI_DIR);
+	config->registry_gc_schedule = strdup(DEFAULT_GC_SCHEDULE);
+	config->registry_storage_limit = strdup("0");
+	config->registry_min_free_space = strdup(DEFAULT_MIN_FREE_SPACE);
 
 	if (!config->device_name || !config->dns_domain || !config->registry_ip ||
 	    !config->state_dir || !config->socket_path || !config->admin_group ||
 	    !config->kube_skip_namespaces || !config->kube_serviceaccount_dir ||
 	    !config->trust_containerd_dir || !config->trust_docker_dir || !config->hosts_file ||
-	    !config->ui_dir) {
+	    !config->ui_dir || !config->registry_gc_schedule || !config->registry_storage_limit ||
+	    !config->registry_min_free_space) {
 		agent_config_free(config);
 		return -ENOMEM;
 	}
@@ -112,6 +121,9 @@ void agent_config_free(struct agent_config *config)
 	free(config->hosts_file);
 	free(config->ui_listen);
 	free(config->ui_dir);
+	free(config->registry_gc_schedule);
+	free(config->registry_storage_limit);
+	free(config->registry_min_free_space);
 	free(config);
 }
 

@@ -1,7 +1,8 @@
 /*
  * The registry's configuration file; see provision_private.h.  Its keys are
  * those edgecr-registry reads: listen, root, tls_cert, tls_key, auth_file,
- * realm, log_level.
+ * realm, log_level, and the storage keys gc_schedule, storage_limit and
+ * min_free_space from the agent's registry_* settings.
  */
 #include "provision_private.h"
 
@@ -48,9 +49,14 @@ static int compose(struct provision_run *run, char *buf, size_t size)
 		     "tls_key = %s\n"
 		     "auth_file = %s\n"
 		     "realm = %s\n"
-		     "log_level = %s\n",
+		     "log_level = %s\n"
+		     "gc_schedule = %s\n"
+		     "storage_limit = %s\n"
+		     "min_free_space = %s\n",
 		     run->config->registry_listen, p->storage, p->server_cert, p->server_key,
-		     p->credentials, name, log_level_name(run->config->log_level));
+		     p->credentials, name, log_level_name(run->config->log_level),
+		     run->config->registry_gc_schedule ? run->config->registry_gc_schedule : "",
+		     run->config->registry_storage_limit, run->config->registry_min_free_space);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 

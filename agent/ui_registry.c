@@ -2,8 +2,9 @@
  * The registry's HTTP API as the web UI needs it; see ui_registry.h.
  *
  * One CURL handle serves all requests of a listing, so the TLS session and
- * connection are reused: a listing of N tags costs 1 + repositories + N
- * requests on one connection.
+ * connection are reused: a listing costs one request for the catalog and one
+ * per repository (edgecr's GET /v2/_edgecr/repositories/<name>, which gives
+ * each tag's size and push time) on one connection.
  */
 #include "ui_registry.h"
 
@@ -20,12 +21,13 @@
 #include "i18n.h"
 
 #define REQUEST_TIMEOUT_MS 10000
+/* A collection reads the folder of every blob file, which takes a while on a
+ * large store.  The agent's API connection times out after 120 s. */
+#define GC_TIMEOUT_MS 110000
+/* GET /v1/status requests the usage, and a hung registry must not delay it long. */
+#define USAGE_TIMEOUT_MS 5000
 /* Largest response body read: the distribution spec caps manifests at 4 MiB. */
 #define RESPONSE_MAX (4 * 1024 * 1024)
-#define MANIFEST_ACCEPT "Accept: application/vnd.oci.image.manifest.v1+json, " \
-	"application/vnd.oci.image.index.v1+json, " \
-	"application/vnd.docker.distribution.manifest.v2+json, " \
-	"application/vnd.docker.distribution.manifest.list.v2+json"
 
 struct registry_client {
 	CURL *curl;
@@ -187,72 +189,52 @@ static int client_get_json(struct registry_client *c, const char *path,
 	return 0;
 }
 
-/* Adds config and layer sizes of an image manifest; null for an index. */
-static json_t *image_size_json(json_t *manifest)
+/* Returns a new reference to VALUE, or JSON null when VALUE is NULL. */
+static json_t *or_null(json_t *value)
 {
-	json_t *layers = json_object_get(manifest, "layers");
-	json_t *config = json_object_get(manifest, "config");
-	json_int_t total;
-	size_t i;
-	json_t *layer;
-
-	if (!json_is_array(layers) || !json_is_object(config))
-		return json_null();
-	total = json_integer_value(json_object_get(config, "size"));
-	json_array_foreach(layers, i, layer)
-		total += json_integer_value(json_object_get(layer, "size"));
-	return json_integer(total);
+	return value ? json_incref(value) : json_null();
 }
 
-static json_t *tag_json(struct registry_client *c, struct curl_slist *accept, const char *repo,
-			const char *tag, char *err, size_t size)
+/* Copies the fields the listing shows from TAG, an entry of the registry's
+ * GET /v2/_edgecr/repositories/<name>. */
+static json_t *tag_json(json_t *tag)
 {
-	char path[2 * AGENT_UI_NAME_MAX + 64], digest[80] = "";
-	json_t *manifest = NULL, *media_type, *result;
+	json_t *size = json_object_get(tag, "sizeBytes");
 
-	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, tag);
-	if (client_get_json(c, path, accept, &manifest, digest, err, size) < 0)
-		return json_pack("{s:s,s:n,s:n,s:n,s:n}", "tag", tag, "digest", "mediaType",
-				 "sizeBytes", "pushedAt");
-	media_type = json_object_get(manifest, "mediaType");
-	/* TODO: pushedAt stays null because the distribution API has no push
-	 * time; the registry's metadata.db has one, once it offers a read-only
-	 * view of it to the agent. */
-	result = json_pack("{s:s,s:o,s:o,s:o,s:n}", "tag", tag,
-			   "digest", digest[0] ? json_string(digest) : json_null(),
-			   "mediaType", json_is_string(media_type) ? json_copy(media_type) : json_null(),
-			   "sizeBytes", image_size_json(manifest), "pushedAt");
-	json_decref(manifest);
-	return result;
+	return json_pack("{s:O,s:o,s:o,s:o,s:o}", "tag", json_object_get(tag, "tag"),
+			 "digest", or_null(json_object_get(tag, "digest")),
+			 "mediaType", or_null(json_object_get(tag, "mediaType")),
+			 "sizeBytes", json_is_integer(size) ? json_incref(size) : json_null(),
+			 "pushedAt", or_null(json_object_get(tag, "pushedAt")));
 }
 
-static json_t *repository_json(struct registry_client *c, struct curl_slist *accept,
-			       const char *repo, bool *truncated, char *err, size_t size)
+static json_t *repository_json(struct registry_client *c, const char *repo, bool *truncated,
+			       char *err, size_t size)
 {
 	char path[AGENT_UI_NAME_MAX + 64];
-	json_t *list = NULL, *tags = json_array(), *tag;
+	json_t *listing = NULL, *tags = json_array(), *tag;
 	size_t i;
 
-	snprintf(path, sizeof(path), "/v2/%s/tags/list?n=%d", repo, AGENT_UI_TAGS_MAX);
-	if (client_get_json(c, path, NULL, &list, NULL, err, size) == 0) {
-		json_array_foreach(json_object_get(list, "tags"), i, tag) {
+	snprintf(path, sizeof(path), "/v2/_edgecr/repositories/%s", repo);
+	if (client_get_json(c, path, NULL, &listing, NULL, err, size) == 0) {
+		if (json_is_true(json_object_get(listing, "truncated")))
+			*truncated = true;
+		json_array_foreach(json_object_get(listing, "tags"), i, tag) {
 			if (i >= AGENT_UI_TAGS_MAX) {
 				*truncated = true;
 				break;
 			}
-			if (json_is_string(tag))
-				json_array_append_new(tags, tag_json(c, accept, repo,
-								     json_string_value(tag), err, size));
+			if (json_is_string(json_object_get(tag, "tag")))
+				json_array_append_new(tags, tag_json(tag));
 		}
 	}
-	json_decref(list);
+	json_decref(listing);
 	return json_pack("{s:s,s:o}", "name", repo, "tags", tags);
 }
 
 int agent_ui_list_repositories(struct agent *agent, json_t **ret_body, char *err, size_t size)
 {
 	struct registry_client c;
-	struct curl_slist *accept = NULL;
 	json_t *catalog = NULL, *repos, *repo;
 	bool truncated = false;
 	char path[64];
@@ -262,9 +244,8 @@ int agent_ui_list_repositories(struct agent *agent, json_t **ret_body, char *err
 	r = client_open(agent, &c, err, size);
 	if (r < 0)
 		return r;
-	accept = curl_slist_append(NULL, MANIFEST_ACCEPT);
 	snprintf(path, sizeof(path), "/v2/_catalog?n=%d", AGENT_UI_REPOSITORIES_MAX);
-	r = accept ? client_get_json(&c, path, NULL, &catalog, NULL, err, size) : -ENOMEM;
+	r = client_get_json(&c, path, NULL, &catalog, NULL, err, size);
 	if (r < 0)
 		goto out;
 
@@ -275,14 +256,13 @@ int agent_ui_list_repositories(struct agent *agent, json_t **ret_body, char *err
 			break;
 		}
 		if (json_is_string(repo) && agent_ui_repository_is_valid(json_string_value(repo)))
-			json_array_append_new(repos, repository_json(&c, accept, json_string_value(repo),
+			json_array_append_new(repos, repository_json(&c, json_string_value(repo),
 								     &truncated, err, size));
 	}
 	*ret_body = json_pack("{s:o,s:b}", "repositories", repos, "truncated", truncated);
 	r = *ret_body ? 0 : -ENOMEM;
 out:
 	json_decref(catalog);
-	curl_slist_free_all(accept);
 	client_close(&c);
 	return r;
 }
@@ -303,4 +283,49 @@ int agent_ui_delete_manifest(struct agent *agent, const char *name, const char *
 	free(resp.body);
 	client_close(&c);
 	return r;
+}
+
+int agent_ui_registry_usage(struct agent *agent, json_t **ret_usage, char *err, size_t size)
+{
+	struct registry_client c;
+	int r;
+
+	r = client_open(agent, &c, err, size);
+	if (r < 0)
+		return r;
+	curl_easy_setopt(c.curl, CURLOPT_TIMEOUT_MS, (long)USAGE_TIMEOUT_MS);
+	r = client_get_json(&c, "/v2/_edgecr/usage", NULL, ret_usage, NULL, err, size);
+	client_close(&c);
+	return r;
+}
+
+int agent_ui_registry_gc(struct agent *agent, json_t **ret_result, long *ret_status,
+			 char *err, size_t size)
+{
+	struct registry_client c;
+	struct response resp;
+	json_t *result = NULL;
+	int r;
+
+	r = client_open(agent, &c, err, size);
+	if (r < 0)
+		return r;
+	curl_easy_setopt(c.curl, CURLOPT_TIMEOUT_MS, (long)GC_TIMEOUT_MS);
+	/* An empty body, so curl sends Content-Length: 0. */
+	curl_easy_setopt(c.curl, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(c.curl, CURLOPT_POSTFIELDSIZE, 0L);
+	r = client_request(&c, "POST", "/v2/_edgecr/gc", NULL, &resp, ret_status, err, size);
+	client_close(&c);
+	if (r < 0)
+		return r;
+	if (*ret_status == 200 && resp.body)
+		result = json_loads(resp.body, 0, NULL);
+	free(resp.body);
+	if (*ret_status == 200 && !json_is_object(result)) {
+		json_decref(result);
+		snprintf(err, size, "POST /v2/_edgecr/gc on the registry returned no JSON object.");
+		return -EIO;
+	}
+	*ret_result = result;
+	return 0;
 }

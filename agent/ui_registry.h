@@ -23,7 +23,7 @@
 
 /*
  * Lists the repositories with their tags, each tag with its manifest digest,
- * media type and image size (config plus layers, null for an index), as the
+ * media type, image size and push time as the registry reports them, as the
  * JSON object that GET /v1/registry/repositories returns (caller owns it).
  * Returns 0, -ENODATA when the registry is not enabled, -EIO when a
  * request to the registry failed (reason in err) or -ENOMEM.
@@ -38,5 +38,23 @@ int agent_ui_list_repositories(struct agent *agent, json_t **ret_body, char *err
  */
 int agent_ui_delete_manifest(struct agent *agent, const char *name, const char *ref,
 			     long *ret_status, char *err, size_t size);
+
+/*
+ * Reads the registry's storage usage (GET /v2/_edgecr/usage: used bytes,
+ * limit, bytes per repository, last garbage collection) into *RET_USAGE,
+ * which the caller owns.  Returns 0, -ENODATA when the registry is not
+ * enabled, or -EIO with the reason in err.
+ */
+int agent_ui_registry_usage(struct agent *agent, json_t **ret_usage, char *err, size_t size);
+
+/*
+ * Asks the registry to collect garbage now (POST /v2/_edgecr/gc) and waits
+ * for the run to end.  Stores the registry's HTTP status in *RET_STATUS and,
+ * on 200, the run's report in *RET_RESULT (the caller owns it; NULL for
+ * other statuses).  Returns 0 when the registry sent a response, -ENODATA when
+ * the registry is not enabled, or -EIO with the reason in err.
+ */
+int agent_ui_registry_gc(struct agent *agent, json_t **ret_result, long *ret_status,
+			 char *err, size_t size);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,44 @@ int ecr_conf_parse_u64(const char *value, uint64_t min, uint64_t max, uint64_t *
 	if (errno || *end != '\0' || v < min || v > max)
 		return -EINVAL;
 	*ret = v;
+	return 0;
+}
+
+int ecr_conf_parse_size(const char *text, uint64_t *ret)
+{
+	static const char *const units[] = { "", "K", "M", "G", "T" };
+	static const char *const iec_units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned long long number;
+	char *end;
+
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	number = strtoull(text, &end, 10);
+	if (errno)
+		return -EINVAL;
+	while (*end == ' ')
+		end++;
+	for (int shift = 0; shift < 5; shift++) {
+		if (strcmp(end, units[shift]) != 0 && strcmp(end, iec_units[shift]) != 0)
+			continue;
+		if (number > (UINT64_MAX >> (10 * shift)))
+			return -EINVAL;
+		*ret = (uint64_t)number << (10 * shift);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int ecr_conf_parse_daily_time(const char *value, int *ret_minute)
+{
+	unsigned hour, minute;
+	char end;
+
+	if (strlen(value) != 5 || sscanf(value, "%2u:%2u%c", &hour, &minute, &end) != 2 ||
+	    hour > 23 || minute > 59)
+		return -EINVAL;
+	*ret_minute = (int)(hour * 60 + minute);
 	return 0;
 }
 

@@ -35,6 +35,14 @@ int ecr_conf_read(const char *path, ecr_conf_fn fn, void *userdata,
 /* Parses a decimal integer in [min, max] into *ret.  Returns 0 or -EINVAL. */
 int ecr_conf_parse_u64(const char *value, uint64_t min, uint64_t max, uint64_t *ret);
 
+/* Parses "N" bytes or N with the binary unit K, M, G, T (or KiB, MiB, GiB,
+ * TiB) into *RET.  Returns 0 or -EINVAL, also on overflow. */
+int ecr_conf_parse_size(const char *text, uint64_t *ret);
+
+/* Parses "HH:MM" (00:00 to 23:59) into a minute of the day.  Returns 0 or
+ * -EINVAL. */
+int ecr_conf_parse_daily_time(const char *value, int *ret_minute);
+
 /* Parses true/false/yes/no/on/off/1/0.  Returns 0 or -EINVAL. */
 int ecr_conf_parse_bool(const char *value, int *ret);
 

@@ -152,49 +152,17 @@ static int key_set_daily_time(struct reg_config *config, const struct key *key,
 			      const char *value, char *err, size_t err_size)
 {
 	int *slot = (int *)((char *)config + key->offset);
-	unsigned hour, minute;
-	char end;
 
 	if (*value == '\0') {
 		*slot = -1;
 		return 0;
 	}
-	if (strlen(value) != 5 || sscanf(value, "%2u:%2u%c", &hour, &minute, &end) != 2 ||
-	    hour > 23 || minute > 59) {
+	if (ecr_conf_parse_daily_time(value, slot) < 0) {
 		snprintf(err, err_size, "%s: invalid value \"%s\": expected HH:MM (UTC) or empty",
 			 key->name, value);
 		return -EINVAL;
 	}
-	*slot = (int)(hour * 60 + minute);
 	return 0;
-}
-
-/* Parses "N" bytes or N with the binary unit K, M, G, T (or KiB, MiB, GiB,
- * TiB) into *RET.  Returns 0 or -EINVAL, also on overflow. */
-static int size_parse(const char *text, uint64_t *ret)
-{
-	static const char *const units[] = { "", "K", "M", "G", "T" };
-	static const char *const iec_units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	unsigned long long number;
-	char *end;
-
-	if (*text < '0' || *text > '9')
-		return -EINVAL;
-	errno = 0;
-	number = strtoull(text, &end, 10);
-	if (errno)
-		return -EINVAL;
-	while (*end == ' ')
-		end++;
-	for (int shift = 0; shift < 5; shift++) {
-		if (strcmp(end, units[shift]) != 0 && strcmp(end, iec_units[shift]) != 0)
-			continue;
-		if (number > (UINT64_MAX >> (10 * shift)))
-			return -EINVAL;
-		*ret = (uint64_t)number << (10 * shift);
-		return 0;
-	}
-	return -EINVAL;
 }
 
 static int key_set_size(struct reg_config *config, const struct key *key, const char *value,
@@ -202,7 +170,7 @@ static int key_set_size(struct reg_config *config, const struct key *key, const 
 {
 	uint64_t bytes;
 
-	if (size_parse(value, &bytes) < 0) {
+	if (ecr_conf_parse_size(value, &bytes) < 0) {
 		snprintf(err, err_size, "%s: invalid value \"%s\": expected a size such as 0, "
 			 "500M or 20G (binary units K, M, G, T)", key->name, value);
 		return -EINVAL;

@@ -151,11 +151,33 @@ static int files_sweep(const struct reg_context *ctx, bool dry_run, struct reg_g
 	return r;
 }
 
-int reg_gc_run(const struct reg_context *ctx, bool dry_run, struct reg_gc_report *ret)
+void reg_gc_report_result(const struct reg_gc_report *report, struct reg_meta_gc_result *ret)
+{
+	*ret = (struct reg_meta_gc_result){
+		.started = report->started,
+		.seconds = report->seconds,
+		.manifests = report->manifests,
+		.links = report->links,
+		.blobs = report->blobs,
+		.bytes = report->bytes,
+		.uploads = report->uploads,
+		.files_pending = report->files_pending,
+	};
+}
+
+static int result_save(const struct reg_context *ctx, const struct reg_gc_report *report)
+{
+	struct reg_meta_gc_result result;
+
+	reg_gc_report_result(report, &result);
+	return reg_meta_gc_result_save(ctx->meta, &result);
+}
+
+static int gc_run_locked(const struct reg_context *ctx, bool dry_run, struct reg_gc_report *ret)
 {
 	const struct reg_config *config = ctx->config;
 	int64_t cutoff = (int64_t)time(NULL) - config->gc_grace_period;
-	struct reg_gc_report report = { 0 };
+	struct reg_gc_report report = { .started = (int64_t)time(NULL) };
 	struct reg_meta_gc_counts counts = { 0 };
 	double started = now_seconds();
 	int r;
@@ -188,8 +210,27 @@ int reg_gc_run(const struct reg_context *ctx, bool dry_run, struct reg_gc_report
 		report.uploads = (uint64_t)r;
 	}
 	report.seconds = now_seconds() - started;
+	if (!dry_run) {
+		r = result_save(ctx, &report);
+		if (r < 0)
+			return r;
+	}
 	*ret = report;
 	return 0;
+}
+
+int reg_gc_run(const struct reg_context *ctx, bool dry_run, struct reg_gc_report *ret)
+{
+	/* The scheduled run and one asked for over HTTP may meet in the server.
+	 * Overlapping runs would be safe, but one after the other each report
+	 * counts only what that run removed. */
+	static pthread_mutex_t run_lock = PTHREAD_MUTEX_INITIALIZER;
+	int r;
+
+	pthread_mutex_lock(&run_lock);
+	r = gc_run_locked(ctx, dry_run, ret);
+	pthread_mutex_unlock(&run_lock);
+	return r;
 }
 
 void reg_gc_report_format(const struct reg_gc_report *report, bool dry_run, char *buf,

@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "context.h"
+#include "gc_meta.h"
 
 /* Seconds a blob file must have been in place before a sweep may remove it;
  * more than the metadata busy timeout. */
@@ -34,15 +35,22 @@ struct reg_gc_report {
 	uint64_t files_pending; /* unreferenced files younger than the settle time, left */
 	uint64_t uploads;       /* idle uploads removed; 0 in a dry run */
 	double seconds;         /* duration of the run */
+	int64_t started;        /* Unix seconds at the start of the run */
 };
 
 /*
  * Runs one collection with the gc_* settings of CTX->config.  With DRY_RUN
- * nothing is changed and the report counts what would be removed.  Returns 0
- * with *RET, or a negative errno; a failure after the metadata sweep leaves
- * files that the next run removes.
+ * nothing is changed and the report counts what would be removed.  A run that
+ * is not a dry run stores its report in the metadata as the last collection
+ * (reg_meta_gc_result_load reads it).  Runs of one process take turns, runs
+ * of different processes may overlap.  Returns 0 with *RET, or a negative
+ * errno; a failure after the metadata sweep leaves files that the next run
+ * removes.
  */
 int reg_gc_run(const struct reg_context *ctx, bool dry_run, struct reg_gc_report *ret);
+
+/* Copies REPORT into the form the metadata stores. */
+void reg_gc_report_result(const struct reg_gc_report *report, struct reg_meta_gc_result *ret);
 
 /* Formats REPORT as one line for the log and the gc command into BUF. */
 void reg_gc_report_format(const struct reg_gc_report *report, bool dry_run, char *buf,

@@ -79,4 +79,24 @@ typedef int (*reg_meta_usage_fn)(void *userdata, const char *repo, uint64_t byte
 /* Calls FN for every repository that links a blob, in name order. */
 int reg_meta_gc_usage_by_repository(struct reg_meta *meta, reg_meta_usage_fn fn, void *userdata);
 
+/* The result of one collection as the metadata keeps it (table gc_last_run). */
+struct reg_meta_gc_result {
+	int64_t started;        /* Unix seconds */
+	double seconds;         /* duration */
+	uint64_t manifests;
+	uint64_t links;
+	uint64_t blobs;         /* blob files removed */
+	uint64_t bytes;         /* bytes of those files */
+	uint64_t uploads;       /* idle uploads removed */
+	uint64_t files_pending; /* unreferenced files left for a later run */
+};
+
+/* Replaces the stored result of the last collection with RESULT.  Returns 0
+ * or a negative errno. */
+int reg_meta_gc_result_save(struct reg_meta *meta, const struct reg_meta_gc_result *result);
+
+/* Reads the stored result of the last collection.  Returns 0 with *RET,
+ * -ENOENT when no collection was recorded yet, or a negative errno. */
+int reg_meta_gc_result_load(struct reg_meta *meta, struct reg_meta_gc_result *ret);
+
 #endif

@@ -66,7 +66,8 @@ static int upload_body(struct reg_request *req, const char *data, size_t size)
 		reg_request_fail(req, REG_E_SIZE_INVALID, 0, "body longer than its Content-Range");
 		return -EINVAL;
 	}
-	r = reg_quota_check(req->ctx, req->offset + size, size, detail, sizeof(detail));
+	r = reg_quota_check(req->ctx, req->upload_id, &req->quota, req->offset + size, size,
+			    detail, sizeof(detail));
 	if (r < 0) {
 		reg_request_fail(req, REG_E_DENIED, 0, detail);
 		return r;
@@ -133,6 +134,11 @@ static bool body_failed(struct reg_request *req)
 		upload_discard(req);
 	if (req->body_error == REG_E_INTERNAL && req->body_status == 0)
 		reg_respond_internal(req, "upload write", -EIO);
+	else if (req->body_error == REG_E_DENIED)
+		/* docker and podman print the code and the message, never the
+		 * detail, so the quota's used and limit go into the message. */
+		reg_respond_error_code(req, reg_error_status(REG_E_DENIED), "DENIED",
+				       req->body_detail, req->body_detail);
 	else
 		reg_respond_error(req, req->body_error, req->body_status, req->body_detail);
 	return true;

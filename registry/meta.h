@@ -144,4 +144,20 @@ int reg_meta_catalog(struct reg_meta *meta, const char *last, unsigned limit, js
 int reg_meta_referrers(struct reg_meta *meta, const char *repo, const char *subject,
 		       const char *artifact_type, json_t *array);
 
+/*
+ * Appends to ARRAY one object per tag of REPO, in byte order, at most LIMIT:
+ * {"tag", "digest", "mediaType", "sizeBytes", "pushedAt"}.  sizeBytes adds
+ * the stored sizes of the manifest and of every blob and child manifest it
+ * reaches in REPO, each counted once.  pushedAt is the UTC time
+ * ("2026-12-04T20:26:23Z") of the last PUT of the manifest.  *RET_MORE is
+ * set when more tags follow.  Returns 0, -ENOENT when REPO does not exist,
+ * or a negative errno.
+ */
+/* Returns SECONDS (Unix time) as a JSON string "2026-12-04T20:26:23Z" (UTC),
+ * JSON null when it cannot be formatted, or NULL on OOM. */
+json_t *reg_meta_time_json(int64_t seconds);
+
+int reg_meta_repository_tags(struct reg_meta *meta, const char *repo, unsigned limit,
+			     json_t *array, bool *ret_more);
+
 #endif

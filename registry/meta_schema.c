@@ -68,6 +68,19 @@ static const char *const migrations[] = {
 	"  artifact_type TEXT,"
 	"  annotations TEXT,"
 	"  PRIMARY KEY (repository_id, subject, digest)) WITHOUT ROWID;",
+	/* 1 -> 2: the result of the last garbage collection that was not a dry
+	 * run.  One row, replaced by each run, so that the server and the agent
+	 * see a run of "edgecr-registry gc" too, also after a restart. */
+	"CREATE TABLE gc_last_run ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  started INTEGER NOT NULL,"
+	"  seconds REAL NOT NULL,"
+	"  manifests INTEGER NOT NULL,"
+	"  links INTEGER NOT NULL,"
+	"  blobs INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  uploads INTEGER NOT NULL,"
+	"  files_pending INTEGER NOT NULL);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -2,6 +2,7 @@
  * Prometheus metrics of the registry; see metrics.h.
  */
 #include "metrics.h"
+#include "quota.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -16,11 +17,11 @@ static const char *const method_names[M_COUNT] = {
 	"GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "other",
 };
 
-enum route { R_BASE, R_CATALOG, R_TAGS, R_MANIFEST, R_BLOB, R_UPLOAD, R_REFERRERS, R_OTHER,
-	     R_COUNT };
+enum route { R_BASE, R_CATALOG, R_TAGS, R_MANIFEST, R_BLOB, R_UPLOAD, R_REFERRERS, R_EDGECR,
+	     R_OTHER, R_COUNT };
 
 static const char *const route_names[R_COUNT] = {
-	"base", "catalog", "tags", "manifest", "blob", "upload", "referrers", "other",
+	"base", "catalog", "tags", "manifest", "blob", "upload", "referrers", "edgecr", "other",
 };
 
 /* Every status the registry sends itself, and 0 for a request whose
@@ -66,6 +67,9 @@ static enum route route_index_of_kind(enum reg_route_kind kind)
 	case REG_ROUTE_UPLOAD_NEW: return R_UPLOAD;
 	case REG_ROUTE_UPLOAD: return R_UPLOAD;
 	case REG_ROUTE_REFERRERS: return R_REFERRERS;
+	case REG_ROUTE_USAGE: return R_EDGECR;
+	case REG_ROUTE_GC: return R_EDGECR;
+	case REG_ROUTE_REPOSITORY: return R_EDGECR;
 	}
 	return R_OTHER;
 }
@@ -245,8 +249,15 @@ static int write_storage(const struct reg_context *ctx, FILE *out)
 	}
 	usage_r = reg_meta_gc_usage(ctx->meta, &used);
 	if (usage_r == 0) {
+		uint64_t upload_bytes = 0;
+
+		/* The same sum that storage_limit is checked against. */
+		usage_r = reg_quota_upload_bytes(ctx->store.root, &upload_bytes);
+		used += upload_bytes;
+	}
+	if (usage_r == 0) {
 		write_header(out, "edgecr_registry_storage_used_bytes", "gauge",
-			     "Bytes of all blobs and manifests, each counted once.");
+			     "Bytes of all blobs and manifests, each counted once, and of upload files.");
 		fprintf(out, "edgecr_registry_storage_used_bytes %llu\n", (unsigned long long)used);
 	}
 	write_header(out, "edgecr_registry_storage_limit_bytes", "gauge",

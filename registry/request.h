@@ -26,6 +26,7 @@
 #include "context.h"
 #include "errors.h"
 #include "httpparse.h"
+#include "quota.h"
 #include "route.h"
 
 #define REG_API_VERSION_HEADER "Docker-Distribution-API-Version"
@@ -76,6 +77,7 @@ struct reg_request {
 	int fd;
 	uint64_t offset_start;
 	uint64_t offset;
+	struct reg_quota_upload quota;  /* the quota check's state of this upload */
 	bool has_content_range;
 	uint64_t range_last;       /* last byte of the Content-Range, if has_content_range */
 	struct reg_digest digest;  /* the digest query parameter, where one is needed */

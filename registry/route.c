@@ -14,6 +14,8 @@
 #define V2_PREFIX "/v2/"
 #define TAGS_SUFFIX "/tags/list"
 #define UPLOADS_SUFFIX "/blobs/uploads"
+#define EXTENSION_PREFIX "_edgecr/"
+#define EXTENSION_REPOSITORY "repositories/"
 
 /* Returns true when S (LEN bytes) ends with SUFFIX. */
 static bool ends_with(const char *s, size_t len, const char *suffix)
@@ -172,6 +174,26 @@ static int parse_argument(const char *argument, struct reg_route *route,
 	}
 }
 
+/* Matches REST, the path after "/v2/_edgecr/", against the extension
+ * endpoints.  Returns 0, -ENOENT or -EINVAL as reg_route_parse does. */
+static int parse_extension(const char *rest, struct reg_route *route, enum reg_error *ret_error)
+{
+	if (strcmp(rest, "usage") == 0) {
+		route->kind = REG_ROUTE_USAGE;
+		return 0;
+	}
+	if (strcmp(rest, "gc") == 0) {
+		route->kind = REG_ROUTE_GC;
+		return 0;
+	}
+	if (strncmp(rest, EXTENSION_REPOSITORY, strlen(EXTENSION_REPOSITORY)) == 0) {
+		rest += strlen(EXTENSION_REPOSITORY);
+		route->kind = REG_ROUTE_REPOSITORY;
+		return copy_name(rest, strlen(rest), route, ret_error);
+	}
+	return -ENOENT;
+}
+
 int reg_route_parse(const char *path, struct reg_route *ret, enum reg_error *ret_error)
 {
 	struct reg_route route = { 0 };
@@ -188,6 +210,12 @@ int reg_route_parse(const char *path, struct reg_route *ret, enum reg_error *ret
 	rest = path + strlen(V2_PREFIX);
 	if (strcmp(rest, "_catalog") == 0) {
 		route.kind = REG_ROUTE_CATALOG;
+		goto done;
+	}
+	if (strncmp(rest, EXTENSION_PREFIX, strlen(EXTENSION_PREFIX)) == 0) {
+		r = parse_extension(rest + strlen(EXTENSION_PREFIX), &route, ret_error);
+		if (r < 0)
+			return r;
 		goto done;
 	}
 

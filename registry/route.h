@@ -24,11 +24,16 @@ enum reg_route_kind {
 	REG_ROUTE_UPLOAD_NEW,  /* /v2/<name>/blobs/uploads/ (trailing slash optional) */
 	REG_ROUTE_UPLOAD,      /* /v2/<name>/blobs/uploads/<upload id> */
 	REG_ROUTE_REFERRERS,   /* /v2/<name>/referrers/<digest> */
+	/* Extensions of edgecr under /v2/_edgecr/.  No repository name starts
+	 * with '_', so none of these paths can be a repository's. */
+	REG_ROUTE_USAGE,       /* /v2/_edgecr/usage */
+	REG_ROUTE_GC,          /* /v2/_edgecr/gc */
+	REG_ROUTE_REPOSITORY,  /* /v2/_edgecr/repositories/<name> */
 };
 
 struct reg_route {
 	enum reg_route_kind kind;
-	char name[REG_NAME_MAX + 1];     /* empty for BASE and CATALOG */
+	char name[REG_NAME_MAX + 1];     /* empty for BASE, CATALOG, USAGE and GC */
 	/* MANIFEST: a tag, or a digest's canonical text when is_digest. */
 	char reference[REG_DIGEST_TEXT_MAX > REG_TAG_MAX + 1 ? REG_DIGEST_TEXT_MAX : REG_TAG_MAX + 1];
 	bool is_digest;

@@ -36,6 +36,9 @@ static const reg_request_fn routes[][M_COUNT] = {
 	[REG_ROUTE_UPLOAD] = { [M_GET] = reg_h_upload_status, [M_PATCH] = reg_h_upload_patch,
 			       [M_PUT] = reg_h_upload_put, [M_DELETE] = reg_h_upload_delete },
 	[REG_ROUTE_REFERRERS] = { [M_GET] = reg_h_referrers, [M_HEAD] = reg_h_referrers },
+	[REG_ROUTE_USAGE] = { [M_GET] = reg_h_usage },
+	[REG_ROUTE_GC] = { [M_POST] = reg_h_gc },
+	[REG_ROUTE_REPOSITORY] = { [M_GET] = reg_h_repository },
 };
 
 static void respond_challenge(struct reg_request *req, const char *detail)

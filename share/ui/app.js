@@ -1,7 +1,8 @@
 /*
  * The registry page: reads GET /v1/registry and GET /v1/registry/repositories
- * from the agent that served it and deletes tags with DELETE
- * /v1/registry/repositories/NAME/manifests/TAG.  State-changing requests
+ * from the agent that served it, deletes tags with DELETE
+ * /v1/registry/repositories/NAME/manifests/TAG and starts garbage collection
+ * with POST /v1/registry/gc.  State-changing requests
  * carry the header X-Edgecr-Request, which the agent requires (CSRF check).
  */
 "use strict";
@@ -91,8 +92,28 @@ function showStatus(r) {
 		const bar = document.getElementById("usage");
 		bar.max = s.limitBytes || Math.max(s.usedBytes, 1);
 		bar.value = s.limitBytes ? s.usedBytes : 0;
-		setText("last-gc", s.lastGc ? formatTime(s.lastGc) : text("unknown"));
+		setText("last-gc", s.lastGc ? text("gc-result", {
+			time: formatTime(s.lastGc.startedAt),
+			bytes: formatBytes(s.lastGc.bytesFreed),
+			blobs: s.lastGc.blobs,
+		}) : text("never"));
 	}
+}
+
+/* POST /v1/registry/gc returns when the collection has ended, so the button
+ * stays disabled until then. */
+async function collectGarbage() {
+	const button = document.getElementById("gc-now");
+	button.disabled = true;
+	showMessage(text("gc-running"), false);
+	try {
+		const result = await api("POST", "/v1/registry/gc");
+		showMessage(text("gc-done", { blobs: result.blobs, bytes: formatBytes(result.bytesFreed) }), false);
+	} catch (e) {
+		showMessage(text("failed", { message: e.message }), true);
+	}
+	button.disabled = false;
+	await refresh();
 }
 
 async function deleteTag(repository, tag) {
@@ -226,5 +247,6 @@ document.addEventListener("DOMContentLoaded", () => {
 	for (const link of document.querySelectorAll(".downloads a"))
 		link.addEventListener("click", download);
 	document.getElementById("refresh").addEventListener("click", refresh);
+	document.getElementById("gc-now").addEventListener("click", collectGarbage);
 	refresh();
 });

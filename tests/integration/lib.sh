@@ -17,6 +17,7 @@
 #                     root unless absolute (default build/edgecr-registry)
 #   IT_KEEP=1         keep the temporary directory after the test
 #   IT_REG_LOGLEVEL   log level of the reference registry (default info)
+#   IT_REG_CONFIG     configuration file given to edgecr-registry with --config
 #
 # Each check prints one TAP-style line, "ok - NAME" or "not ok - NAME: REASON",
 # with diagnostics on following lines that start with "#".
@@ -546,7 +547,10 @@ it_registry_launch_edgecr() {
     /*) ;;
     *) bin=$IT_REPO_ROOT/$bin ;;
     esac
-    "$bin" --listen "127.0.0.1:$REG_PORT" --root "$dir/storage" \
+    # IT_REG_CONFIG names a configuration file for keys that have no
+    # option, such as storage_limit; the options still win.
+    "$bin" ${IT_REG_CONFIG:+--config "$IT_REG_CONFIG"} \
+        --listen "127.0.0.1:$REG_PORT" --root "$dir/storage" \
         --tls-cert "$dir/tls/server.crt" --tls-key "$dir/tls/server.key" \
         --auth-file "$dir/auth" >>"$REG_LOG" 2>&1 &
     REG_PID=$!

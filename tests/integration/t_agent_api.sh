@@ -236,6 +236,61 @@ check "second PUT changes nothing" '200 0' "$(status "$r") $(body "$r" | jq '.ac
 check "second PUT keeps the password" "$password" "$(jq -r .password <<<"$info")"
 check "second PUT keeps the certificate" "$fingerprint" "$(jq -r .certificate.sha256Fingerprint <<<"$info")"
 
+# --- storage figures, repository listing and garbage collection on request
+# The registry's own numbers: a config and a layer blob, then the manifest.
+reg_url=https://$NAME:$PORT
+reg_curl() {
+	curl -sS --max-time 10 --cacert "$DIR/ca.crt" --resolve "$NAME:$PORT:127.0.0.1" \
+		-u "ase-ecr-user:$password" "$@"
+}
+fetch_ca
+printf 'storage test layer %s\n' "$$" >"$DIR/layer"
+printf '{"storage":"config %s"}' "$$" >"$DIR/config"
+for f in layer config; do
+	d=sha256:$(sha256sum "$DIR/$f" | cut -d' ' -f1)
+	reg_curl -o /dev/null -X POST --data-binary "@$DIR/$f" \
+		"$reg_url/v2/st/app/blobs/uploads/?digest=$d"
+done
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%s},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%s}]}' \
+	"$(sha256sum "$DIR/config" | cut -d' ' -f1)" "$(stat -c %s "$DIR/config")" \
+	"$(sha256sum "$DIR/layer" | cut -d' ' -f1)" "$(stat -c %s "$DIR/layer")" >"$DIR/manifest"
+check "manifest push for the storage checks" 201 \
+	"$(reg_curl -o /dev/null -w '%{http_code}' -X PUT --data-binary "@$DIR/manifest" \
+		-H 'Content-Type: application/vnd.oci.image.manifest.v1+json' "$reg_url/v2/st/app/manifests/v1")"
+image_bytes=$(($(stat -c %s "$DIR/layer") + $(stat -c %s "$DIR/config") + $(stat -c %s "$DIR/manifest")))
+status_body=$(api GET /v1/status | sed '$d')
+check "status storage counts the image" "$image_bytes" "$(jq -r .storage.blobBytes <<<"$status_body")"
+check "status storage used includes uploads" "$image_bytes" "$(jq -r .storage.usedBytes <<<"$status_body")"
+check "status storage lists the repository" "st/app $image_bytes" \
+	"$(jq -r '.storage.repositories[] | "\(.name) \(.bytes)"' <<<"$status_body")"
+check "status storage has no limit by default" null "$(jq -r .storage.limitBytes <<<"$status_body")"
+check "status storage has the free-space floor" 1073741824 "$(jq -r .storage.minFreeBytes <<<"$status_body")"
+check "GET /v1/registry has the same storage" "$image_bytes" \
+	"$(api GET /v1/registry | sed '$d' | jq -r .storage.blobBytes)"
+r=$(api GET /v1/registry/repositories)
+tag_json=$(body "$r" | jq -c '.repositories[] | select(.name == "st/app") | .tags[0]')
+check "listing gives the image size" "$image_bytes" "$(jq -r .sizeBytes <<<"$tag_json")"
+check "listing gives the manifest digest" "sha256:$(sha256sum "$DIR/manifest" | cut -d' ' -f1)" \
+	"$(jq -r .digest <<<"$tag_json")"
+check_match "listing gives the push time" "^$(date -u +%Y-%m-%d)T[0-9:]{8}Z\$" "$(jq -r .pushedAt <<<"$tag_json")"
+
+r=$(api DELETE "/v1/registry/repositories/st/app/manifests/sha256:$(sha256sum "$DIR/manifest" | cut -d' ' -f1)")
+check "delete the storage test image" 200 "$(status "$r")"
+r=$(api POST /v1/registry/gc)
+check "POST /v1/registry/gc succeeds" 200 "$(status "$r")"
+# The image is within the registry's gc_grace_period (3600 s), so its blobs stay.
+check "gc result has its counts" "0 0" "$(body "$r" | jq -r '"\(.blobs) \(.bytesFreed)"')"
+check_match "gc result has its start time" '^[0-9-]{10}T[0-9:]{8}Z$' "$(body "$r" | jq -r .startedAt)"
+status_body=$(api GET /v1/status | sed '$d')
+check "status shows the last gc" "$(body "$r" | jq -r .startedAt)" \
+	"$(jq -r .storage.lastGc.startedAt <<<"$status_body")"
+r=$(api GET /v1/registry/gc)
+check "GET /v1/registry/gc is METHOD_NOT_ALLOWED" '405 METHOD_NOT_ALLOWED' \
+	"$(status "$r") $(body "$r" | jq -r .error.code)"
+r=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	curl -sS --unix-socket "$SOCK" -w '\n%{http_code}' -X POST http://agent/v1/registry/gc)
+check "non-admin caller cannot start gc" '403 FORBIDDEN' "$(status "$r") $(body "$r" | jq -r .error.code)"
+
 # --- rotate the password
 r=$(api PUT /v1/registry '{"rotatePassword":true}')
 new_password=$(api GET /v1/registry | sed '$d' | jq -r .password)
@@ -350,6 +405,21 @@ check_match "renewal is logged" 'renewal: the certificate expires within 30 days
 check "registry serves the renewed certificate" 200 "$(registry_status ase-ecr-user "$password")"
 fingerprint=$renewed
 
+# --- the storage settings reach the registry's configuration
+check "registry.conf has the daily gc" "gc_schedule = 03:00" \
+	"$(grep '^gc_schedule' "$STATE/registry/registry.conf")"
+printf 'registry_storage_limit = 10M\nregistry_gc_schedule =\n' >>"$DIR/agent.conf"
+kill -HUP "$AGENT_PID"
+limit=
+for ((i = 0; i < 100; i++)); do
+	limit=$(api GET /v1/status | sed '$d' | jq -r .storage.limitBytes)
+	[ "$limit" = 10485760 ] && break
+	sleep 0.1
+done
+check "registry_storage_limit reaches the status" 10485760 "$limit"
+check "an empty registry_gc_schedule turns the daily gc off" "gc_schedule = " \
+	"$(grep '^gc_schedule' "$STATE/registry/registry.conf")"
+
 # --- SIGTERM stops agent and registry; a new agent restores both
 reg_pid=$(registry_pid)
 kill -TERM "$AGENT_PID"
@@ -379,6 +449,9 @@ check "DELETE removed the credentials" gone \
 	"$([ -e "$STATE/registry/credentials" ] || [ -e "$STATE/registry/password" ] && echo present || echo gone)"
 check "DELETE kept the storage" kept "$([ -d "$STATE/storage" ] && echo kept || echo gone)"
 check "GET after DELETE is disabled" false "$(api GET /v1/registry | sed '$d' | jq -r .enabled)"
+r=$(api POST /v1/registry/gc)
+check "gc while disabled is NOT_ENABLED" '409 NOT_ENABLED' "$(status "$r") $(body "$r" | jq -r .error.code)"
+check "status while disabled has no storage" null "$(api GET /v1/status | sed '$d' | jq -r .storage)"
 r=$(api DELETE '/v1/registry?purge=true')
 check "DELETE with purge" '200 true' "$(status "$r") $(body "$r" | jq -r .purged)"
 check "purge removed the storage" gone "$([ -d "$STATE/storage" ] && echo kept || echo gone)"
@@ -454,6 +527,8 @@ check "registry_user registry stores a blob" 201 \
 		--resolve "$NAME:$PORT:127.0.0.1" -u "ase-ecr-user:$password" \
 		-X POST --data-binary "@$blob" -H 'Content-Type: application/octet-stream' \
 		"https://$NAME:$PORT/v2/test/user/blobs/uploads/?digest=$digest")"
+r=$(api POST /v1/registry/gc)
+check "gc of a registry_user registry succeeds" 200 "$(status "$r")"
 check "older storage content is handed over" "$SERVICE_USER" \
 	"$(stat -c %U "$STATE/storage/from-root/blob")"
 for file in registry.conf credentials server.key; do

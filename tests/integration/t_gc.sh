@@ -4,8 +4,9 @@
 # Accept header, DELETE by Docker-Content-Digest), tag and blob deletes,
 # "edgecr-registry gc --dry-run" and "gc" while the server runs, shared layers
 # kept and unique ones removed (files and HEAD), the survivor still pulls,
-# and manifest pushes racing a gc loop never leave a manifest whose blob is
-# gone.  Blob files are removed only once they are 60 s old (see registry/gc.h),
+# manifest pushes racing a gc loop never leave a manifest whose blob is
+# gone, and the /v2/_edgecr/ usage, repository and gc endpoints agree with
+# the files.  Blob files are removed only once they are 60 s old (see registry/gc.h),
 # so the script waits about a minute.
 #
 # Environment: EDGECR_REGISTRY (binary, default build/edgecr-registry,
@@ -221,6 +222,36 @@ cat "$D/gc.out" | sed 's/^/# /'
 it_assert_match "gc reports what it removed" '^gc: removed 0 manifests, 4 blob links, 6 blobs' \
     "$(cat "$D/gc.out")"
 
+# The usage endpoint: the last run, the totals and each repository.
+req GET /v2/_edgecr/usage
+expect "GET /v2/_edgecr/usage" 200
+it_assert_eq "usage shows the last gc's blobs and bytes" \
+    "$(sed -n 's/^gc: removed .*, \([0-9]*\) blobs (\([0-9]*\) bytes.*/\1 \2/p' "$D/gc.out")" \
+    "$(jq -r '"\(.lastGc.blobs) \(.lastGc.bytesFreed)"' "$D/b")"
+it_assert_match "usage shows when the last gc started" "^$(date -u +%Y-%m-%d)T[0-9:]{8}Z\$" \
+    "$(jq -r .lastGc.startedAt "$D/b")"
+it_assert_eq "usage blob bytes are the bytes of the files" \
+    "$(find "$ROOT/blobs" -type f -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }')" \
+    "$(jq -r .blobBytes "$D/b")"
+APP_GC_BYTES=$(($(stat -c %s "$D/config1") + $(stat -c %s "$D/shared") + $(stat -c %s "$D/unique1") +
+    $(stat -c %s "$D/manifest-app_gc-v1")))
+it_assert_eq "usage lists each repository's bytes" "[{\"name\":\"app/gc\",\"bytes\":$APP_GC_BYTES}]" \
+    "$(jq -c .repositories "$D/b")"
+it_assert_eq "usage shows no limit" null "$(jq -r .limitBytes "$D/b")"
+it_assert_eq "usage without credentials is 401" 401 \
+    "$(cr -o /dev/null -w '%{http_code}' "$URL/v2/_edgecr/usage")"
+it_assert_eq "gc over HTTP without credentials is 401" 401 \
+    "$(cr -o /dev/null -w '%{http_code}' -X POST "$URL/v2/_edgecr/gc")"
+req GET /v2/_edgecr/repositories/app/gc
+expect "GET /v2/_edgecr/repositories/app/gc" 200
+it_assert_eq "repository listing gives tag, digest and size" \
+    "v1 $(digest_of "$D/manifest-app_gc-v1") $APP_GC_BYTES" \
+    "$(jq -r '.tags[] | "\(.tag) \(.digest) \(.sizeBytes)"' "$D/b")"
+it_assert_match "repository listing gives the push time" "^$(date -u +%Y-%m-%d)T[0-9:]{8}Z\$" \
+    "$(jq -r '.tags[0].pushedAt' "$D/b")"
+req GET /v2/_edgecr/repositories/app/solo
+expect "repository listing of a collected repository is NAME_UNKNOWN" 404 NAME_UNKNOWN
+
 for f in config1 shared unique1; do
     it_check "file of $f kept" test -f "$(blob_file "$(digest_of "$D/$f")")"
     req HEAD "/v2/app/gc/blobs/$(digest_of "$D/$f")"
@@ -246,6 +277,12 @@ done
 "$BIN" gc --config "$CONF" >"$D/gc2.out" 2>&1
 it_assert_match "second gc removes nothing" '^gc: removed 0 manifests, 0 blob links, 0 blobs' \
     "$(cat "$D/gc2.out")"
+req POST /v2/_edgecr/gc
+expect "POST /v2/_edgecr/gc runs a collection" 200
+GC_HTTP=$(jq -c . "$D/b")
+it_assert_eq "gc over HTTP removes nothing more" 0 "$(jq -r .blobs <<<"$GC_HTTP")"
+req GET /v2/_edgecr/usage
+it_assert_eq "usage shows the gc run over HTTP" "$GC_HTTP" "$(jq -c .lastGc "$D/b")"
 
 # An upload in progress survives gc (with grace period 0) and finishes.
 req POST /v2/app/gc/blobs/uploads/
@@ -342,6 +379,29 @@ expect "refused upload is removed" 404 BLOB_UPLOAD_UNKNOWN
 it_assert_eq "no upload file after a refused chunk" 0 "$(upload_files)"
 "$BIN" gc --dry-run --config "$CONF" >"$D/usage.out" 2>&1
 it_assert_match "gc prints the usage" 'usage: repository q/app 600000 bytes' "$(cat "$D/usage.out")"
+
+# An unfinished upload counts toward the limit: 600000 bytes of blobs and
+# 300000 of upload leave no room for 200000 more.
+head -c 300000 /dev/urandom >"$D/part"
+head -c 200000 /dev/urandom >"$D/fifth"
+req POST /v2/q/app/blobs/uploads/
+ABANDONED=$(hdr Location)
+req PATCH "$ABANDONED" -H 'Content-Type: application/octet-stream' --data-binary "@$D/part"
+expect "unfinished upload under the limit is accepted" 202
+req GET /v2/_edgecr/usage
+it_assert_eq "usage counts the unfinished upload" "600000 300000 900000" \
+    "$(jq -r '"\(.blobBytes) \(.uploadBytes) \(.usedBytes)"' "$D/b")"
+# The quota reads the upload files at most once a second.
+sleep 1.1
+push_blob q/app "$D/fifth"
+expect "blob that fits only without the upload is DENIED" 403 DENIED
+it_assert_match "DENIED counts the upload as used" '^storage limit reached: 878\.9 KiB used of 1\.0 MiB' \
+    "$(jq -r '.errors[0].message' "$D/b")"
+req DELETE "$ABANDONED"
+expect "cancel the unfinished upload" 204
+sleep 1.1
+push_blob q/app "$D/fifth"
+expect "blob fits once the upload is gone" 201
 it_stop_pid "$REG_PID" edgecr-registry
 
 # ---------------------------------------------------------------------------

@@ -164,8 +164,9 @@ push_image() {
 		'{schemaVersion:2,mediaType:"application/vnd.oci.image.manifest.v1+json",
 		  config:{mediaType:"application/vnd.oci.image.config.v1+json",digest:$c,size:$cs},
 		  layers:[{mediaType:"application/vnd.oci.image.layer.v1.tar+gzip",digest:$l,size:$ls}]}')
+	printf '%s' "$manifest" >"$DIR/manifest.json"
 	reg PUT "/v2/$1/manifests/$2" -o /dev/null -w '%{http_code}' \
-		-H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "$manifest"
+		-H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "@$DIR/manifest.json"
 }
 
 start_agent() {
@@ -247,8 +248,11 @@ repos=$(body "$r")
 check "repositories lists both" 'app/web tools' "$(jq -r '[.repositories[].name] | sort | join(" ")' <<<"$repos")"
 check "app/web has tags v1 and v2" 'v1 v2' "$(jq -r '.repositories[] | select(.name=="app/web") | [.tags[].tag] | sort | join(" ")' <<<"$repos")"
 check_match "tag has a digest" '^sha256:[0-9a-f]{64}$' "$(jq -r '.repositories[] | select(.name=="tools") | .tags[0].digest' <<<"$repos")"
-check "tag size is config plus layer" "$(( $(stat -c %s "$DIR/config.json") + $(stat -c %s "$DIR/layer.tar.gz") ))" \
+check "tag size is manifest, config and layer" \
+	"$(( $(stat -c %s "$DIR/manifest.json") + $(stat -c %s "$DIR/config.json") + $(stat -c %s "$DIR/layer.tar.gz") ))" \
 	"$(jq -r '.repositories[] | select(.name=="tools") | .tags[0].sizeBytes' <<<"$repos")"
+check_match "tag has a push time" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$' \
+	"$(jq -r '.repositories[] | select(.name=="tools") | .tags[0].pushedAt' <<<"$repos")"
 check "listing is not truncated" false "$(jq -r .truncated <<<"$repos")"
 r=$(api GET /v1/registry)
 check_match "storage counts the pushed blobs" '^[1-9][0-9]*$' "$(body "$r" | jq -r .storage.usedBytes)"
@@ -301,6 +305,13 @@ r=$(ui DELETE /v1/registry/repositories/app/web/manifests/v2 -H 'X-Edgecr-Reques
 check "UI DELETE cross-site is refused" '403 CSRF_REJECTED' "$(status "$r") $(body "$r" | jq -r .error.code)"
 r=$(ui PUT /v1/registry -H 'Content-Type: application/json' --data-binary '{}')
 check "UI PUT without the custom header is refused" '403 CSRF_REJECTED' "$(status "$r") $(body "$r" | jq -r .error.code)"
+r=$(ui POST /v1/registry/gc)
+check "UI gc without the custom header is refused" '403 CSRF_REJECTED' "$(status "$r") $(body "$r" | jq -r .error.code)"
+r=$(ui POST /v1/registry/gc -H 'X-Edgecr-Request: 1' -H "Origin: http://127.0.0.1:$UI_PORT")
+check "UI gc from the same origin works" 200 "$(status "$r")"
+gc_started=$(body "$r" | jq -r .startedAt)
+r=$(ui GET /v1/status)
+check "UI status shows that gc" "$gc_started" "$(body "$r" | jq -r .storage.lastGc.startedAt)"
 r=$(ui GET /v1/registry/repositories)
 check "refused DELETEs kept app/web:v2" v2 "$(body "$r" | jq -r '.repositories[] | select(.name=="app/web") | .tags[].tag')"
 r=$(ui DELETE /v1/registry/repositories/tools/manifests/latest -H 'X-Edgecr-Request: 1' -H "Origin: http://127.0.0.1:$UI_PORT")

@@ -39,6 +39,9 @@ static void config_defaults(void)
 	CHECK(c->registry_binary != NULL);
 	CHECK(strstr(c->registry_binary, "/edgecr-registry") != NULL);
 	CHECK(c->registry_user == NULL);
+	CHECK_STR(c->registry_gc_schedule, "03:00");
+	CHECK_STR(c->registry_storage_limit, "0");
+	CHECK_STR(c->registry_min_free_space, "1G");
 	agent_config_free(c);
 }
 
@@ -52,6 +55,10 @@ static void config_rejects_bad_values(void)
 		{ "registry_listen", "127.0.0.1" }, { "registry_listen", "::1:80" },
 		{ "state_dir", "relative/dir" }, { "socket_mode", "999" },
 		{ "log_level", "loud" }, { "certificate_validity_days", "0" },
+		{ "registry_gc_schedule", "24:00" }, { "registry_gc_schedule", "3:00" },
+		{ "registry_storage_limit", "10X" }, { "registry_storage_limit", "-1" },
+		{ "registry_min_free_space", "91%" }, { "registry_min_free_space", "0%" },
+		{ "registry_min_free_space", "%" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -63,6 +70,25 @@ static void config_rejects_bad_values(void)
 		CHECK(strstr(err, cases[i][1]) != NULL);
 		agent_config_free(c);
 	}
+}
+
+static void config_storage_keys(void)
+{
+	static const char *const cases[][2] = {
+		{ "registry_gc_schedule", "23:59" }, { "registry_storage_limit", "20G" },
+		{ "registry_storage_limit", "512MiB" }, { "registry_min_free_space", "5%" },
+		{ "registry_min_free_space", "0" },
+	};
+	struct agent_config *c = new_config();
+	char err[512] = "";
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_INT(agent_config_set(c, cases[i][0], cases[i][1], err, sizeof(err)), 0);
+	CHECK_STR(c->registry_storage_limit, "512MiB");
+	CHECK_STR(c->registry_min_free_space, "0");
+	CHECK_INT(agent_config_set(c, "registry_gc_schedule", "", err, sizeof(err)), 0);
+	CHECK(c->registry_gc_schedule == NULL);
+	agent_config_free(c);
 }
 
 static void config_unknown_key(void)
@@ -150,6 +176,7 @@ int main(void)
 {
 	RUN(config_defaults);
 	RUN(config_rejects_bad_values);
+	RUN(config_storage_keys);
 	RUN(config_unknown_key);
 	RUN(config_file_error_names_line);
 	RUN(config_ca_keys_together);

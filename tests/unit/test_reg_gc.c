@@ -341,6 +341,69 @@ static void gc_run_leaves_young_files(void)
 	reg_config_release(&config);
 }
 
+static void gc_result_recorded_by_run(void)
+{
+	struct reg_config config;
+	struct reg_context ctx;
+	struct reg_gc_report report;
+	struct reg_meta_gc_result stored;
+	char root[PATH_MAX], err[256] = "";
+
+	snprintf(root, sizeof(root), "%s/result-root", dir);
+	CHECK_INT(reg_config_init(&config), 0);
+	free(config.root);
+	config.root = strdup(root);
+	config.gc_grace_period = 0;
+	CHECK_INT(reg_context_init(&ctx, &config, err, sizeof(err)), 0);
+	CHECK_INT(reg_meta_gc_result_load(ctx.meta, &stored), -ENOENT);
+
+	CHECK_INT(reg_gc_run(&ctx, true, &report), 0);
+	CHECK_INT(reg_meta_gc_result_load(ctx.meta, &stored), -ENOENT);
+
+	image_put(ctx.meta, "app", 'm', 'c', "l", NULL);
+	CHECK_INT(reg_gc_run(&ctx, false, &report), 0);
+	CHECK_INT(reg_meta_gc_result_load(ctx.meta, &stored), 0);
+	CHECK_INT(stored.started, report.started);
+	CHECK_INT(stored.manifests, report.manifests);
+	CHECK_INT(stored.links, report.links);
+	CHECK_INT(stored.blobs, report.blobs);
+	CHECK_INT(stored.bytes, report.bytes);
+	CHECK_INT(stored.uploads, report.uploads);
+	CHECK(stored.started > 0);
+	reg_context_release(&ctx);
+	reg_config_release(&config);
+}
+
+static void repository_tags_size_and_time(void)
+{
+	struct reg_meta *meta = meta_open_fresh();
+	json_t *tags = json_array(), *image, *index;
+	bool more = true;
+
+	/* Manifest 500, config 100, two layers of 1000; the index is 300 more,
+	 * and its child's blobs count once. */
+	image_put(meta, "app", 'm', 'c', "ab", "v1");
+	index_put(meta, "app", 'i', 'm', "multi");
+	CHECK_INT(reg_meta_repository_tags(meta, "app", 10, tags, &more), 0);
+	CHECK(!more);
+	CHECK_INT(json_array_size(tags), 2);
+	index = json_array_get(tags, 0);
+	image = json_array_get(tags, 1);
+	CHECK_STR(json_string_value(json_object_get(index, "tag")), "multi");
+	CHECK_INT(json_integer_value(json_object_get(index, "sizeBytes")), 2900);
+	CHECK_STR(json_string_value(json_object_get(image, "tag")), "v1");
+	CHECK_INT(json_integer_value(json_object_get(image, "sizeBytes")), 2600);
+	CHECK_INT(strlen(json_string_value(json_object_get(image, "pushedAt"))), 20);
+
+	json_array_clear(tags);
+	CHECK_INT(reg_meta_repository_tags(meta, "app", 1, tags, &more), 0);
+	CHECK(more);
+	CHECK_INT(json_array_size(tags), 1);
+	CHECK_INT(reg_meta_repository_tags(meta, "none", 10, tags, &more), -ENOENT);
+	json_decref(tags);
+	reg_meta_free(meta);
+}
+
 static void gc_config_keys_parsed(void)
 {
 	struct reg_config config;
@@ -383,6 +446,22 @@ static void gc_config_keys_parsed(void)
 	reg_config_release(&config);
 }
 
+/* Writes SIZE zero bytes to ROOT/uploads/NAME. */
+static void upload_file_write(const char *root, const char *name, size_t size)
+{
+	char path[PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/uploads/%s", root, name);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	for (size_t i = 0; i < size; i++)
+		fputc(0, f);
+	fclose(f);
+}
+
 static void gc_quota_limit_message(void)
 {
 	struct reg_config config;
@@ -401,15 +480,29 @@ static void gc_quota_limit_message(void)
 	CHECK_INT(reg_meta_blob_link(ctx.meta, "q", d.text, 600 * 1024), 0);
 	reg_quota_usage_changed();
 
-	CHECK_INT(reg_quota_check(&ctx, 400 * 1024, 1024, msg, sizeof(msg)), 0);
-	CHECK_INT(reg_quota_check(&ctx, 500 * 1024, 1024, msg, sizeof(msg)), -EDQUOT);
+	CHECK_INT(reg_quota_check(&ctx, "mine", &(struct reg_quota_upload){ 0 }, 400 * 1024, 1024,
+				  msg, sizeof(msg)), 0);
+	CHECK_INT(reg_quota_check(&ctx, "mine", &(struct reg_quota_upload){ 0 }, 500 * 1024, 1024,
+				  msg, sizeof(msg)), -EDQUOT);
 	CHECK_STR(msg, "storage limit reached: 600.0 KiB used of 1.0 MiB (storage_limit), "
 		  "the upload needs 500.0 KiB");
+
+	/* Another upload's file counts as used, the checked upload's own file
+	 * only with the size it is checked with. */
+	upload_file_write(root, "other", 300 * 1024);
+	upload_file_write(root, "mine", 100 * 1024);
+	CHECK_INT(reg_quota_check(&ctx, "mine", &(struct reg_quota_upload){ 0 }, 100 * 1024,
+				  100 * 1024, msg, sizeof(msg)), 0);
+	CHECK_INT(reg_quota_check(&ctx, "mine", &(struct reg_quota_upload){ 0 }, 200 * 1024,
+				  100 * 1024, msg, sizeof(msg)), -EDQUOT);
+	CHECK_STR(msg, "storage limit reached: 900.0 KiB used of 1.0 MiB (storage_limit), "
+		  "the upload needs 200.0 KiB");
 
 	/* A floor larger than any disk refuses every write. */
 	config.storage_limit = 0;
 	config.min_free_bytes = UINT64_MAX / 2;
-	CHECK_INT(reg_quota_check(&ctx, 1, 1, msg, sizeof(msg)), -EDQUOT);
+	CHECK_INT(reg_quota_check(&ctx, "mine", &(struct reg_quota_upload){ 0 }, 1, 1, msg,
+				  sizeof(msg)), -EDQUOT);
 	CHECK(strstr(msg, "min_free_space") != NULL);
 	reg_context_release(&ctx);
 	reg_config_release(&config);
@@ -429,6 +522,8 @@ int main(void)
 	RUN(gc_mount_after_sweep_fails);
 	RUN(gc_empty_repository_leaves_catalog);
 	RUN(gc_run_leaves_young_files);
+	RUN(gc_result_recorded_by_run);
+	RUN(repository_tags_size_and_time);
 	RUN(gc_config_keys_parsed);
 	RUN(gc_quota_limit_message);
 	snprintf(command, sizeof(command), "rm -rf %s", dir);

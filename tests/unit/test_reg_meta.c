@@ -54,7 +54,35 @@ static void meta_schema_version_recorded(void)
 	CHECK_INT(sqlite3_open(db_path, &db), SQLITE_OK);
 	CHECK_INT(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(stmt, 0), 1);
+	CHECK_INT(sqlite3_column_int(stmt, 0), 2);
+	sqlite3_finalize(stmt);
+	sqlite3_close(db);
+}
+
+/* A database of version 1 gets the table of the last gc run on open. */
+static void meta_schema_upgraded_from_1(void)
+{
+	struct reg_meta *meta = meta_open();
+	sqlite3_stmt *stmt;
+	sqlite3 *db;
+
+	reg_meta_free(meta);
+	CHECK_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE gc_last_run; UPDATE schema_version SET version = 1",
+			       NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	meta = meta_open();
+	reg_meta_free(meta);
+	CHECK_INT(sqlite3_open(db_path, &db), SQLITE_OK);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM gc_last_run", -1, &stmt, NULL),
+		  SQLITE_OK);
+	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+	sqlite3_finalize(stmt);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, NULL),
+		  SQLITE_OK);
+	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(stmt, 0), 2);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 }
@@ -368,6 +396,7 @@ int main(void)
 		return 1;
 	snprintf(db_path, sizeof(db_path), "%s/metadata.db", dir);
 	RUN(meta_schema_version_recorded);
+	RUN(meta_schema_upgraded_from_1);
 	RUN(meta_newer_schema_refused);
 	RUN(meta_uploads);
 	RUN(meta_manifest_references_checked);

@@ -65,6 +65,28 @@ static void base_and_catalog(void)
 	CHECK_STR(route.name, "");
 }
 
+static void extension_endpoints(void)
+{
+	struct reg_route route;
+
+	parse_ok("/v2/_edgecr/usage", &route);
+	CHECK_INT(route.kind, REG_ROUTE_USAGE);
+	parse_ok("/v2/_edgecr/gc", &route);
+	CHECK_INT(route.kind, REG_ROUTE_GC);
+	parse_ok("/v2/_edgecr/repositories/app/web", &route);
+	CHECK_INT(route.kind, REG_ROUTE_REPOSITORY);
+	CHECK_STR(route.name, "app/web");
+	/* A name may contain an endpoint's word; the whole rest is the name. */
+	parse_ok("/v2/_edgecr/repositories/a/manifests/b", &route);
+	CHECK_INT(route.kind, REG_ROUTE_REPOSITORY);
+	CHECK_STR(route.name, "a/manifests/b");
+	check_invalid("/v2/_edgecr/repositories/App", REG_E_NAME_INVALID);
+	check_invalid("/v2/_edgecr/repositories/", REG_E_NAME_INVALID);
+	check_not_found("/v2/_edgecr/usage/");
+	check_not_found("/v2/_edgecr/other");
+	check_not_found("/v2/_edgecr");
+}
+
 static void not_registry_paths(void)
 {
 	check_not_found("");
@@ -272,6 +294,7 @@ static void failure_leaves_output(void)
 int main(void)
 {
 	RUN(base_and_catalog);
+	RUN(extension_endpoints);
 	RUN(not_registry_paths);
 	RUN(tags_list);
 	RUN(manifest_by_tag);

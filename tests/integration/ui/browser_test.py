@@ -4,7 +4,8 @@ chromium-driver, through python3-selenium).
 
 Logs in with HTTP Basic, checks that the page shows the endpoint and the
 tag, writes a screenshot, downloads the CA as .cer, switches to Portuguese,
-and deletes the tag through the page's confirmation dialog.  Exits 1 with a
+deletes the tag through the page's confirmation dialog, and starts garbage
+collection with its button.  Exits 1 with a
 message on the first failed check.
 """
 import argparse
@@ -113,6 +114,13 @@ def main():
                 lambda d: tag_row(d, args.repository, args.tag) is None)
             wait_text(driver, "message", args.tag)
             print(f"browser: deleted {args.repository}:{args.tag} from the page")
+
+            # The page is in Portuguese now; the result names the freed bytes.
+            driver.find_element(By.ID, "gc-now").click()
+            wait_text(driver, "message", "A recolha de lixo removeu")
+            wait_text(driver, "last-gc", "libertados")
+            print("browser: the button ran garbage collection: "
+                  + driver.find_element(By.ID, "last-gc").text)
         finally:
             driver.quit()
 
