@@ -34,8 +34,8 @@ static void upload_write_and_finish(void)
 	/* A second writer is refused while the first holds the lock. */
 	CHECK_INT(reg_upload_open(&ctx, "lib/app", id, &fd2, &size), -EBUSY);
 
-	CHECK_INT(reg_upload_write(fd, 0, "hello ", 6), 0);
-	CHECK_INT(reg_upload_write(fd, 6, "world", 5), 0);
+	CHECK_INT(reg_upload_write(id, fd, 0, "hello ", 6), 0);
+	CHECK_INT(reg_upload_write(id, fd, 6, "world", 5), 0);
 	CHECK_INT(reg_upload_size(&ctx, "lib/app", id, &size), 0);
 	CHECK_INT(size, 11);
 
@@ -57,13 +57,41 @@ static void upload_wrong_digest_removed(void)
 
 	reg_upload_create(&ctx, "lib/app", id);
 	CHECK_INT(reg_upload_open(&ctx, "lib/app", id, &fd, &size), 0);
-	CHECK_INT(reg_upload_write(fd, 0, "hello", 5), 0);
+	CHECK_INT(reg_upload_write(id, fd, 0, "hello", 5), 0);
 	reg_digest_parse(HELLO_SHA256, &digest);
 	CHECK_INT(reg_upload_finish(&ctx, "lib/app", id, fd, &digest, &blob_size), -EBADMSG);
 	CHECK_INT(blob_size, 0);
 	CHECK_INT(reg_meta_upload_find(ctx.meta, "lib/app", id), -ENOENT);
 	reg_blobstore_upload_path(&ctx.store, id, path);
 	CHECK(access(path, F_OK) < 0);
+	close(fd);
+}
+
+/* Finishes an upload whose running digest cannot be used, so the file is
+ * read again: a chunk written past the table, or a truncation. */
+static void upload_finish_without_running_digest(void)
+{
+	char id[REG_UPLOAD_ID_LEN + 1];
+	struct reg_digest digest;
+	uint64_t size, blob_size = 0;
+	int fd = -1;
+
+	reg_digest_parse(HELLO_SHA256, &digest);
+
+	reg_upload_create(&ctx, "lib/app", id);
+	CHECK_INT(reg_upload_open(&ctx, "lib/app", id, &fd, &size), 0);
+	CHECK_INT(reg_upload_write(id, fd, 0, "hello ", 6), 0);
+	CHECK_INT(pwrite(fd, "world", 5, 6), 5);
+	CHECK_INT(reg_upload_finish(&ctx, "lib/app", id, fd, &digest, &blob_size), 0);
+	CHECK_INT(blob_size, 11);
+	close(fd);
+
+	reg_upload_create(&ctx, "lib/app", id);
+	CHECK_INT(reg_upload_open(&ctx, "lib/app", id, &fd, &size), 0);
+	CHECK_INT(reg_upload_write(id, fd, 0, "hello world, and more", 21), 0);
+	CHECK_INT(reg_upload_truncate(id, fd, 11), 0);
+	CHECK_INT(reg_upload_finish(&ctx, "lib/app", id, fd, &digest, &blob_size), 0);
+	CHECK_INT(blob_size, 11);
 	close(fd);
 }
 
@@ -130,6 +158,7 @@ int main(void)
 	}
 	RUN(upload_write_and_finish);
 	RUN(upload_wrong_digest_removed);
+	RUN(upload_finish_without_running_digest);
 	RUN(upload_cancel);
 	RUN(upload_expire_removes_orphans);
 	reg_context_release(&ctx);
