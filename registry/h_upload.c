@@ -111,10 +111,11 @@ static void upload_abort_cancel(struct reg_request *req)
 static void upload_discard(struct reg_request *req)
 {
 	char path[PATH_MAX];
+	int r = req->fd >= 0 ? reg_upload_truncate(req->upload_id, req->fd, 0) : 0;
 
-	if (req->fd >= 0 && ftruncate(req->fd, 0) < 0)
+	if (r < 0)
 		ecr_log(LOG_WARNING, "upload %s: cannot cut the data: %s; ignoring", req->upload_id,
-			strerror(errno));
+			strerror(-r));
 	if (reg_blobstore_upload_path(&req->ctx->store, req->upload_id, path) == 0)
 		unlink(path);
 	reg_upload_cancel(req->ctx, req->upload_id);
