@@ -15,10 +15,12 @@
 #define HELLO_WORLD_SHA256 \
 	"sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
 
-/* Concurrent test: threads, bytes per upload, uploads per thread. */
+/* Concurrent test: threads, bytes per upload, uploads per thread.  Every
+ * third upload is large enough to be hashed on a thread of its own. */
 #define THREADS 8
 #define UPLOAD_BYTES (256 * 1024)
-#define UPLOADS_PER_THREAD 20
+#define LARGE_UPLOAD_BYTES (6 * 1024 * 1024)
+#define UPLOADS_PER_THREAD 12
 
 static void expected_digest(const void *data, size_t len, char *ret_text)
 {
@@ -117,10 +119,51 @@ static void hashes_evict_oldest_idle(void)
 	reg_upload_hashes_release(&table);
 }
 
+/* A large upload is hashed on a thread of its own: its digest, a drop in
+ * the middle, and a chunk out of order behave as for a small one. */
+static void hashes_large_upload(void)
+{
+	size_t size = LARGE_UPLOAD_BYTES, half = LARGE_UPLOAD_BYTES / 2;
+	char expected[REG_DIGEST_TEXT_MAX];
+	struct reg_upload_hashes table;
+	struct reg_digest digest;
+	unsigned char *data = malloc(LARGE_UPLOAD_BYTES);
+	unsigned seed = 3;
+
+	CHECK(data != NULL);
+	for (size_t i = 0; i < size; i++)
+		data[i] = (unsigned char)rand_r(&seed);
+	expected_digest(data, size, expected);
+	CHECK_INT(reg_upload_hashes_init(&table, 2), 0);
+
+	reg_upload_hashes_update(&table, ID_A, 0, data, half);
+	reg_upload_hashes_update(&table, ID_A, half, data + half, size - half);
+	CHECK_INT(reg_upload_hashes_take(&table, ID_A, size, REG_DIGEST_SHA256, &digest), 0);
+	CHECK_STR(digest.text, expected);
+
+	reg_upload_hashes_update(&table, ID_A, 0, data, half);
+	reg_upload_hashes_drop(&table, ID_A);
+	CHECK_INT(reg_upload_hashes_count(&table), 0);
+
+	reg_upload_hashes_update(&table, ID_A, 0, data, half);
+	reg_upload_hashes_update(&table, ID_A, half + 1, data + half + 1, size - half - 1);
+	CHECK_INT(reg_upload_hashes_take(&table, ID_A, size, REG_DIGEST_SHA256, &digest), -ENOENT);
+
+	/* Evicting a large upload's state stops its thread too. */
+	reg_upload_hashes_update(&table, ID_A, 0, data, half);
+	reg_upload_hashes_update(&table, ID_B, 0, data, half);
+	reg_upload_hashes_update(&table, ID_C, 0, data, size);
+	CHECK_INT(reg_upload_hashes_take(&table, ID_A, half, REG_DIGEST_SHA256, &digest), -ENOENT);
+	CHECK_INT(reg_upload_hashes_take(&table, ID_C, size, REG_DIGEST_SHA256, &digest), 0);
+	CHECK_STR(digest.text, expected);
+	reg_upload_hashes_release(&table);
+	free(data);
+}
+
 struct worker {
 	struct reg_upload_hashes *table;
 	unsigned seed;
-	unsigned char *data;   /* UPLOAD_BYTES */
+	unsigned char *data;   /* LARGE_UPLOAD_BYTES */
 	int correct, missing, wrong;
 };
 
@@ -133,25 +176,26 @@ static void *worker_run(void *arg)
 	struct reg_digest digest;
 
 	for (int u = 0; u < UPLOADS_PER_THREAD; u++) {
+		size_t size = u % 3 == 0 ? LARGE_UPLOAD_BYTES : UPLOAD_BYTES;
 		uint64_t offset = 0;
 
-		for (size_t i = 0; i < UPLOAD_BYTES; i++)
+		for (size_t i = 0; i < size; i++)
 			w->data[i] = (unsigned char)rand_r(&w->seed);
 		for (int i = 0; i < REG_UPLOAD_ID_LEN; i++)
 			id[i] = "0123456789abcdef"[rand_r(&w->seed) % 16];
 		id[REG_UPLOAD_ID_LEN] = '\0';
 
-		while (offset < UPLOAD_BYTES) {
+		while (offset < size) {
 			size_t len = 1 + (size_t)rand_r(&w->seed) % 40000;
 
-			if (len > UPLOAD_BYTES - offset)
-				len = UPLOAD_BYTES - offset;
+			if (len > size - offset)
+				len = size - offset;
 			reg_upload_hashes_update(w->table, id, offset, w->data + offset, len);
 			offset += len;
 		}
 
-		expected_digest(w->data, UPLOAD_BYTES, expected);
-		if (reg_upload_hashes_take(w->table, id, UPLOAD_BYTES, REG_DIGEST_SHA256, &digest) < 0)
+		expected_digest(w->data, size, expected);
+		if (reg_upload_hashes_take(w->table, id, size, REG_DIGEST_SHA256, &digest) < 0)
 			w->missing++;
 		else if (strcmp(digest.text, expected) == 0)
 			w->correct++;
@@ -172,7 +216,7 @@ static void workers_run(size_t capacity, int *ret_correct, int *ret_missing, int
 	CHECK_INT(reg_upload_hashes_init(&table, capacity), 0);
 	for (int i = 0; i < THREADS; i++) {
 		workers[i] = (struct worker){ .table = &table, .seed = 1000u + (unsigned)i };
-		workers[i].data = malloc(UPLOAD_BYTES);
+		workers[i].data = malloc(LARGE_UPLOAD_BYTES);
 		CHECK(workers[i].data != NULL);
 		CHECK_INT(pthread_create(&threads[i], NULL, worker_run, &workers[i]), 0);
 	}
@@ -251,6 +295,7 @@ int main(void)
 	RUN(hashes_in_order);
 	RUN(hashes_out_of_order_dropped);
 	RUN(hashes_evict_oldest_idle);
+	RUN(hashes_large_upload);
 	RUN(hashes_concurrent_uploads);
 	RUN(hashes_two_writers_one_upload);
 	return UNIT_EXIT();
