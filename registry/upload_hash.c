@@ -4,30 +4,16 @@
 #include "upload_hash.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
 
-#include "hash_pipe.h"
-
-/* An upload's hashing moves to a thread of its own (hash_pipe.h) once this
- * many bytes were hashed inline: small blobs, most of a push's requests, do
- * not pay for a thread. */
-#define PIPE_START (4u << 20)
-/* Uploads hashed on threads of their own at once.  Each holds two
- * REG_HASH_PIPE_BUFFER buffers; the others are hashed inline. */
-#define PIPES_MAX 4
-
-static atomic_uint pipes_running;
-
 struct reg_upload_hash_slot {
 	char id[REG_UPLOAD_ID_LEN + 1]; /* empty: the slot is free */
 	EVP_MD_CTX *md;                 /* kept across uses of the slot */
-	uint64_t offset;                /* bytes [0, offset) are hashed, or queued in pipe */
-	struct reg_hash_pipe *pipe;     /* NULL: hashed inline into md */
+	uint64_t offset;                /* bytes [0, offset) are hashed */
 	uint64_t last_used;
 	bool busy;                      /* a writer is hashing into md */
 	bool stale;                     /* drop when the writer is done */
@@ -50,28 +36,12 @@ int reg_upload_hashes_init(struct reg_upload_hashes *table, size_t capacity)
 	return 0;
 }
 
-/* Stops SLOT's hashing thread, if any, once it hashed every byte queued.
- * Returns 0, or -EIO when hashing failed. */
-static int slot_pipe_stop(struct reg_upload_hash_slot *slot)
-{
-	int r;
-
-	if (!slot->pipe)
-		return 0;
-	r = reg_hash_pipe_finish(slot->pipe);
-	slot->pipe = NULL;
-	atomic_fetch_sub(&pipes_running, 1);
-	return r;
-}
-
 void reg_upload_hashes_release(struct reg_upload_hashes *table)
 {
 	if (!table->slots)
 		return;
-	for (size_t i = 0; i < table->capacity; i++) {
-		slot_pipe_stop(&table->slots[i]);
+	for (size_t i = 0; i < table->capacity; i++)
 		EVP_MD_CTX_free(table->slots[i].md);
-	}
 	free(table->slots);
 	table->slots = NULL;
 	pthread_mutex_destroy(&table->lock);
@@ -109,11 +79,9 @@ static struct reg_upload_hash_slot *slot_claim(struct reg_upload_hashes *table)
 }
 
 /* Frees SLOT for another upload; its md is kept for reuse.  Called with the
- * lock held, or by the writer that marked the slot busy.  A hashing thread
- * is joined here, which waits for at most one buffer's hashing. */
+ * lock held. */
 static void slot_clear(struct reg_upload_hash_slot *slot)
 {
-	slot_pipe_stop(slot);
 	slot->id[0] = '\0';
 	slot->offset = 0;
 	slot->busy = false;
@@ -161,17 +129,6 @@ static struct reg_upload_hash_slot *slot_begin(struct reg_upload_hashes *table, 
 	return slot;
 }
 
-/* Moves the hashing of SLOT to a thread of its own, unless PIPES_MAX threads
- * run already or one cannot be started.  Called by the busy slot's writer. */
-static void slot_pipe_start(struct reg_upload_hash_slot *slot)
-{
-	if (atomic_fetch_add(&pipes_running, 1) >= PIPES_MAX ||
-	    reg_hash_pipe_new(slot->md, &slot->pipe) < 0) {
-		slot->pipe = NULL;
-		atomic_fetch_sub(&pipes_running, 1);
-	}
-}
-
 void reg_upload_hashes_update(struct reg_upload_hashes *table, const char *id, uint64_t offset,
 			      const void *data, size_t len)
 {
@@ -189,18 +146,13 @@ void reg_upload_hashes_update(struct reg_upload_hashes *table, const char *id, u
 	if (!slot)
 		return;
 
-	/* Only this thread touches slot->md and slot->pipe while the slot is
-	 * busy. */
+	/* Only this thread touches slot->md while the slot is busy. */
 	if (fresh && !slot->md)
 		slot->md = EVP_MD_CTX_new();
 	if (fresh)
 		ok = slot->md && EVP_DigestInit_ex(slot->md, EVP_sha256(), NULL) == 1;
-	if (ok && slot->pipe)
-		ok = reg_hash_pipe_write(slot->pipe, data, len) == 0;
-	else if (ok)
+	if (ok)
 		ok = EVP_DigestUpdate(slot->md, data, len) == 1;
-	if (ok && !slot->pipe && slot->offset + len >= PIPE_START)
-		slot_pipe_start(slot);
 
 	pthread_mutex_lock(&table->lock);
 	if (!ok || slot->stale) {
@@ -248,15 +200,8 @@ int reg_upload_hashes_take(struct reg_upload_hashes *table, const char *id, uint
 		pthread_mutex_unlock(&table->lock);
 		return -ENOENT;
 	}
-	/* Busy keeps writers and eviction away while the hashing thread
-	 * finishes, outside the lock. */
-	slot->busy = true;
-	pthread_mutex_unlock(&table->lock);
-
-	usable = slot_pipe_stop(slot) == 0 && slot->offset == size &&
-		 algorithm == REG_DIGEST_SHA256 && EVP_DigestFinal_ex(slot->md, hash, &hash_len) == 1;
-
-	pthread_mutex_lock(&table->lock);
+	usable = slot->offset == size && algorithm == REG_DIGEST_SHA256 &&
+		 EVP_DigestFinal_ex(slot->md, hash, &hash_len) == 1;
 	slot_clear(slot);
 	pthread_mutex_unlock(&table->lock);
 

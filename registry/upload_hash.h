@@ -14,9 +14,7 @@
  *
  * Memory: at most the capacity given to reg_upload_hashes_init states exist.
  * When the table is full, a new upload evicts the state that was idle
- * longest.  A state that a writer is hashing into is never evicted.  Once
- * an upload passed 4 MiB, up to 4 uploads at once are hashed on a thread of
- * their own (hash_pipe.h), each with two REG_HASH_PIPE_BUFFER buffers.
+ * longest.  A state that a writer is hashing into is never evicted.
  *
  * Locking: one mutex guards the table.  Hashing runs outside it: the writer
  * marks its state busy, hashes, and then stores the new offset.  The caller

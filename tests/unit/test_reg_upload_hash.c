@@ -16,7 +16,7 @@
 	"sha256:b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
 
 /* Concurrent test: threads, bytes per upload, uploads per thread.  Every
- * third upload is large enough to be hashed on a thread of its own. */
+ * third upload is a large one, of several MiB. */
 #define THREADS 8
 #define UPLOAD_BYTES (256 * 1024)
 #define LARGE_UPLOAD_BYTES (6 * 1024 * 1024)
@@ -119,8 +119,8 @@ static void hashes_evict_oldest_idle(void)
 	reg_upload_hashes_release(&table);
 }
 
-/* A large upload is hashed on a thread of its own: its digest, a drop in
- * the middle, and a chunk out of order behave as for a small one. */
+/* A large upload's digest, a drop in the middle, a chunk out of order and
+ * an eviction behave as for a small one. */
 static void hashes_large_upload(void)
 {
 	size_t size = LARGE_UPLOAD_BYTES, half = LARGE_UPLOAD_BYTES / 2;
@@ -149,7 +149,7 @@ static void hashes_large_upload(void)
 	reg_upload_hashes_update(&table, ID_A, half + 1, data + half + 1, size - half - 1);
 	CHECK_INT(reg_upload_hashes_take(&table, ID_A, size, REG_DIGEST_SHA256, &digest), -ENOENT);
 
-	/* Evicting a large upload's state stops its thread too. */
+	/* Two more uploads in a table of two evict the one idle longest. */
 	reg_upload_hashes_update(&table, ID_A, 0, data, half);
 	reg_upload_hashes_update(&table, ID_B, 0, data, half);
 	reg_upload_hashes_update(&table, ID_C, 0, data, size);
