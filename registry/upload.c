@@ -170,6 +170,10 @@ int reg_upload_write(const char *id, int fd, uint64_t offset, const char *data, 
 		/* Part of the data may be in the file now, unhashed. */
 		if (table)
 			reg_upload_hashes_drop(table, id);
+		if (ftruncate(fd, (off_t)offset) < 0) {
+			/* Left to the request's rollback, and a blob with the
+			 * extra bytes would fail its digest check anyway. */
+		}
 		return r;
 	}
 

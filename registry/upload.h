@@ -49,7 +49,9 @@ int reg_upload_size(const struct reg_context *ctx, const char *repo, const char 
 /*
  * Writes LEN bytes of DATA at OFFSET of FD, the open file of upload ID, adds
  * them to the upload's running digest and starts writeback of each whole
- * REG_UPLOAD_WRITEBACK_STEP passed.  Returns 0 or a negative errno.
+ * REG_UPLOAD_WRITEBACK_STEP passed.  OFFSET must be the file's size: on
+ * failure the file is cut back to OFFSET, so no part of DATA stays.
+ * Returns 0 or a negative errno.
  */
 int reg_upload_write(const char *id, int fd, uint64_t offset, const char *data, size_t len);
 

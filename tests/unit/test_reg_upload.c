@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,6 +97,36 @@ static void upload_finish_without_running_digest(void)
 	close(fd);
 }
 
+/* A write that fails part way (here at the file size limit) leaves the
+ * upload at its size before the write. */
+static void upload_write_failure_cut_back(void)
+{
+	char id[REG_UPLOAD_ID_LEN + 1], chunk[8192];
+	struct rlimit old_limit, limit = { 4096 + 100, RLIM_INFINITY };
+	uint64_t size;
+	int fd = -1;
+
+	memset(chunk, 'x', sizeof(chunk));
+	reg_upload_create(&ctx, "lib/app", id);
+	CHECK_INT(reg_upload_open(&ctx, "lib/app", id, &fd, &size), 0);
+	CHECK_INT(reg_upload_write(id, fd, 0, chunk, 4096), 0);
+
+	/* Beyond RLIMIT_FSIZE pwrite writes what fits, then fails with EFBIG
+	 * (and SIGXFSZ, ignored here). */
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK_INT(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+	limit.rlim_max = old_limit.rlim_max;
+	CHECK_INT(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	CHECK_INT(reg_upload_write(id, fd, 4096, chunk, sizeof(chunk)), -EFBIG);
+	CHECK_INT(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+	signal(SIGXFSZ, SIG_DFL);
+
+	CHECK_INT(reg_upload_size(&ctx, "lib/app", id, &size), 0);
+	CHECK_INT(size, 4096);
+	CHECK_INT(reg_upload_cancel(&ctx, id), 0);
+	close(fd);
+}
+
 static void upload_cancel(void)
 {
 	char id[REG_UPLOAD_ID_LEN + 1];
@@ -159,6 +191,7 @@ int main(void)
 	RUN(upload_write_and_finish);
 	RUN(upload_wrong_digest_removed);
 	RUN(upload_finish_without_running_digest);
+	RUN(upload_write_failure_cut_back);
 	RUN(upload_cancel);
 	RUN(upload_expire_removes_orphans);
 	reg_context_release(&ctx);
