@@ -197,9 +197,10 @@ static int blob_dir_create(const struct reg_blobstore *store, const struct reg_d
 	if (snprintf(path, sizeof(path), "%s/blobs/%s/%.2s", store->root,
 		     reg_digest_algorithm_name(digest->algorithm), hex) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	if (mkdir(path, 0750) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	if (mkdir(path, 0750) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	/* A new folder's own name must be durable before a blob in it is. */
+	return ecr_fsync_parent_dir(path);
 }
 
 int reg_blobstore_commit(const struct reg_blobstore *store, const char *path, int fd,

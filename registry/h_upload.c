@@ -72,7 +72,7 @@ static int upload_body(struct reg_request *req, const char *data, size_t size)
 		reg_request_fail(req, REG_E_DENIED, 0, detail);
 		return r;
 	}
-	r = reg_upload_write(req->fd, req->offset, data, size);
+	r = reg_upload_write(req->upload_id, req->fd, req->offset, data, size);
 	if (r == -ENOSPC || r == -EDQUOT) {
 		ecr_log(LOG_ERR, "upload %s: write failed: %s; removing the upload", req->upload_id,
 			strerror(-r));
@@ -91,11 +91,14 @@ static int upload_body(struct reg_request *req, const char *data, size_t size)
 /* Cuts the upload back to its size before this request. */
 static void upload_rollback(struct reg_request *req)
 {
+	int r;
+
 	if (req->fd < 0 || req->offset == req->offset_start)
 		return;
-	if (ftruncate(req->fd, (off_t)req->offset_start) < 0)
+	r = reg_upload_truncate(req->upload_id, req->fd, req->offset_start);
+	if (r < 0)
 		ecr_log(LOG_WARNING, "upload %s: cannot cut back to %" PRIu64 " bytes: %s; ignoring",
-			req->upload_id, req->offset_start, strerror(errno));
+			req->upload_id, req->offset_start, strerror(-r));
 }
 
 static void upload_abort_cancel(struct reg_request *req)
@@ -109,10 +112,11 @@ static void upload_abort_cancel(struct reg_request *req)
 static void upload_discard(struct reg_request *req)
 {
 	char path[PATH_MAX];
+	int r = req->fd >= 0 ? reg_upload_truncate(req->upload_id, req->fd, 0) : 0;
 
-	if (req->fd >= 0 && ftruncate(req->fd, 0) < 0)
+	if (r < 0)
 		ecr_log(LOG_WARNING, "upload %s: cannot cut the data: %s; ignoring", req->upload_id,
-			strerror(errno));
+			strerror(-r));
 	if (reg_blobstore_upload_path(&req->ctx->store, req->upload_id, path) == 0)
 		unlink(path);
 	reg_upload_cancel(req->ctx, req->upload_id);

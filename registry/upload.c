@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -16,8 +17,29 @@
 #include <unistd.h>
 #include <openssl/rand.h>
 
+#include "upload_hash.h"
+
 /* Uploads removed per expiry pass; the rest wait for the next pass. */
 #define EXPIRE_BATCH 256
+
+/* Upload ids are random and unique across storage roots, so one table serves
+ * every context of the process.  It is made on first use and never freed. */
+static struct reg_upload_hashes hashes;
+static pthread_once_t hashes_once = PTHREAD_ONCE_INIT;
+static bool hashes_ready;
+
+static void hashes_init(void)
+{
+	hashes_ready = reg_upload_hashes_init(&hashes, REG_UPLOAD_HASHES_MAX) == 0;
+}
+
+/* Returns the table of running digests, or NULL when it could not be made
+ * (out of memory); every upload is then hashed from its file. */
+static struct reg_upload_hashes *hashes_get(void)
+{
+	pthread_once(&hashes_once, hashes_init);
+	return hashes_ready ? &hashes : NULL;
+}
 
 static int upload_id_new(char *ret_id)
 {
@@ -110,7 +132,7 @@ int reg_upload_size(const struct reg_context *ctx, const char *repo, const char 
 	return 0;
 }
 
-int reg_upload_write(int fd, uint64_t offset, const char *data, size_t len)
+static int write_all_at(int fd, uint64_t offset, const char *data, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = pwrite(fd, data, len, (off_t)offset);
@@ -126,6 +148,64 @@ int reg_upload_write(int fd, uint64_t offset, const char *data, size_t len)
 	return 0;
 }
 
+/* Starts writeback of the whole steps that the write of [OFFSET, END)
+ * completed.  Failures are ignored: the fsync before the commit writes
+ * whatever is left and reports I/O errors. */
+static void writeback_start(int fd, uint64_t offset, uint64_t end)
+{
+	uint64_t from = offset / REG_UPLOAD_WRITEBACK_STEP * REG_UPLOAD_WRITEBACK_STEP;
+	uint64_t to = end / REG_UPLOAD_WRITEBACK_STEP * REG_UPLOAD_WRITEBACK_STEP;
+
+	if (to > from)
+		(void)sync_file_range(fd, (off_t)from, (off_t)(to - from), SYNC_FILE_RANGE_WRITE);
+}
+
+int reg_upload_write(const char *id, int fd, uint64_t offset, const char *data, size_t len)
+{
+	struct reg_upload_hashes *table = hashes_get();
+	int r;
+
+	r = write_all_at(fd, offset, data, len);
+	if (r < 0) {
+		/* Part of the data may be in the file now, unhashed. */
+		if (table)
+			reg_upload_hashes_drop(table, id);
+		if (ftruncate(fd, (off_t)offset) < 0) {
+			/* Left to the request's rollback, and a blob with the
+			 * extra bytes would fail its digest check anyway. */
+		}
+		return r;
+	}
+
+	writeback_start(fd, offset, offset + len);
+	if (table)
+		reg_upload_hashes_update(table, id, offset, data, len);
+	return 0;
+}
+
+int reg_upload_truncate(const char *id, int fd, uint64_t size)
+{
+	struct reg_upload_hashes *table = hashes_get();
+
+	if (table)
+		reg_upload_hashes_drop(table, id);
+	return ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+}
+
+/* Returns 1 when the content of upload ID (SIZE bytes, open as FD) has
+ * DIGEST, 0 when not, or a negative errno.  Uses the running digest when it
+ * covers the file, else reads the file. */
+static int upload_digest_matches(const char *id, int fd, uint64_t size,
+				 const struct reg_digest *digest)
+{
+	struct reg_upload_hashes *table = hashes_get();
+	struct reg_digest computed;
+
+	if (table && reg_upload_hashes_take(table, id, size, digest->algorithm, &computed) == 0)
+		return strcmp(computed.text, digest->text) == 0;
+	return reg_blobstore_verify_fd(fd, digest);
+}
+
 int reg_upload_finish(const struct reg_context *ctx, const char *repo, const char *id, int fd,
 		      const struct reg_digest *digest, uint64_t *ret_size)
 {
@@ -139,7 +219,7 @@ int reg_upload_finish(const struct reg_context *ctx, const char *repo, const cha
 	if (fstat(fd, &st) < 0)
 		return -errno;
 
-	r = reg_blobstore_verify_fd(fd, digest);
+	r = upload_digest_matches(id, fd, (uint64_t)st.st_size, digest);
 	if (r < 0)
 		return r;
 	if (r == 0) {
@@ -161,8 +241,12 @@ int reg_upload_finish(const struct reg_context *ctx, const char *repo, const cha
 
 int reg_upload_cancel(const struct reg_context *ctx, const char *id)
 {
+	struct reg_upload_hashes *table = hashes_get();
 	char path[PATH_MAX];
 	int r;
+
+	if (table)
+		reg_upload_hashes_drop(table, id);
 
 	r = reg_meta_upload_delete(ctx->meta, id);
 	if (r < 0)

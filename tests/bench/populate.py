@@ -4,7 +4,9 @@
 Requests go one after another on one kept-alive HTTP/1.1 connection without
 credentials, so the registry under test must run without authentication.
 With --workers W --worker K, a fill mode handles only the items whose index
-is K modulo W, so W processes can share one fill.
+is K modulo W, so W processes can share one fill.  --skip S leaves out the
+first S of those items, which an earlier run with the same --workers and
+--worker created, so a fill stopped by its deadline can be completed.
 Every mode stops at --deadline seconds and prints "done=N seconds=S" on
 standard output; a request with an unexpected status ends it with exit 1.
 
@@ -67,7 +69,7 @@ def with_digest(path, digest):
 def run_repos(client, args, deadline):
     manifest = open(args.manifest, "rb").read()
     done = 0
-    for i in range(args.worker, args.count, args.workers):
+    for i in range(args.worker + args.skip * args.workers, args.count, args.workers):
         if time.monotonic() >= deadline:
             break
         repo = f"bench/cat/r{i:05d}"
@@ -83,7 +85,7 @@ def run_repos(client, args, deadline):
 def run_tags(client, args, deadline):
     manifest = open(args.manifest, "rb").read()
     done = 0
-    for i in range(args.worker, args.count, args.workers):
+    for i in range(args.worker + args.skip * args.workers, args.count, args.workers):
         if time.monotonic() >= deadline:
             break
         client.request("PUT", f"/v2/{args.repo}/manifests/t{i:05d}", body=manifest,
@@ -96,7 +98,7 @@ def run_blobs(client, args, deadline):
     # The blobs differ between runs too, so none can already exist.
     salt = f"{time.time_ns()}".encode()
     done = 0
-    for i in range(args.worker, args.count, args.workers):
+    for i in range(args.worker + args.skip * args.workers, args.count, args.workers):
         if time.monotonic() >= deadline:
             break
         body = b"edgecr gc benchmark blob " + salt + b" " + str(i).encode()
@@ -134,6 +136,8 @@ def main():
                         help="number of processes sharing a fill (default 1)")
     parser.add_argument("--worker", type=int, default=0,
                         help="index of this process among them, from 0 (default 0)")
+    parser.add_argument("--skip", type=int, default=0,
+                        help="items of this worker already created, left out (default 0)")
     modes = parser.add_subparsers(dest="mode", required=True)
     repos = modes.add_parser("repos")
     repos.add_argument("url")

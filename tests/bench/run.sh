@@ -32,7 +32,11 @@
 #   BENCH_REPOS         repositories listed by _catalog (default 10000)
 #   BENCH_TAGS          tags listed by tags/list (default 10000)
 #   BENCH_GC_BLOBS      unreferenced blobs removed by garbage collection (default 10000)
-#   BENCH_FILL_SECONDS  time limit of each of those three fills (default 40)
+#   BENCH_FILL_SECONDS  time limit of the timed part of each of those three
+#                       fills (default 20). The rest is created untimed, so both
+#                       registries list and collect the same number: edgecr's
+#                       through its API, the reference's by writing its storage
+#                       with layout.py
 #   BENCH_FILL_WORKERS  client processes of each fill (default 1)
 #   BENCH_DD_MIB        size of the dd write in MiB (default 2048)
 #   BENCH_BIG=1         4 GiB blob, and three more wrk runs while a blob
@@ -77,8 +81,10 @@ PULLERS=${BENCH_PULLERS:-50}
 REPOS=${BENCH_REPOS:-10000}
 TAGS=${BENCH_TAGS:-10000}
 GC_BLOBS=${BENCH_GC_BLOBS:-10000}
-FILL_SECONDS=${BENCH_FILL_SECONDS:-40}
+FILL_SECONDS=${BENCH_FILL_SECONDS:-20}
 FILL_WORKERS=${BENCH_FILL_WORKERS:-1}
+# Time limit of the untimed completion of a fill, only against a hang.
+FILL_COMPLETE_SECONDS=600
 SLOW_RATE=${BENCH_SLOW_RATE:-20M}
 DD_MIB=${BENCH_DD_MIB:-2048}
 OUT_DIR=${BENCH_OUT_DIR:-bench/results}
@@ -93,6 +99,8 @@ TARGET_PLAIN_RATIO=10       # manifest requests/s over plain HTTP, times the ref
 TARGET_IDLE_MIB=8           # RSS after start-up
 TARGET_LOAD_MIB=24          # peak RSS under the wrk load
 TARGET_PUSH_GROWTH_MIB=4    # peak RSS growth during one large push
+TARGET_LIST_RATIO=0.1       # _catalog, tags/list and gc time, at most this times the reference's
+TARGET_CLIENT_RATIO=1       # skopeo and docker push and pull time, at most the reference's
 
 # ---------------------------------------------------------------------------
 # Checks of the environment
@@ -170,17 +178,18 @@ fi
 
 # ---------------------------------------------------------------------------
 # Results: VALUE[impl/key] is one result of one registry, and ROWS lists
-# "key|label|unit|better|target|limit" in print order. target is empty or
-# one of ratio>=X, ratio<=X (edgecr / reference), limit>=X (edgecr / the
+# "key|label|unit|better|target|limit|limit2" in print order. target is empty
+# or one of ratio>=X, ratio<=X (edgecr / reference), limit>=X (edgecr / the
 # machine limit) and max=X (edgecr's own value at most X); limit is empty or
-# a key of LIMIT.
+# a key of LIMIT. limit2 is a second key of LIMIT whose fraction the table
+# shows without a target (the dd rate for the push rows).
 
 declare -A VALUE
 declare -A LIMIT
 ROWS=()
 
 row() {
-    ROWS+=("$1|$2|$3|$4|${5:-}|${6:-}")
+    ROWS+=("$1|$2|$3|$4|${5:-}|${6:-}|${7:-}")
 }
 
 record() {
@@ -191,10 +200,10 @@ B="$BLOB_MIB MiB"
 C=$CONNECTIONS
 row ready_ms "start to ready (GET /v2/ answers 200)" ms lower
 row rss_idle "RSS idle after start" MiB lower "max=$TARGET_IDLE_MIB"
-row push_put_http "push $B, monolithic PUT, HTTP" MiB/s higher "ratio>=$TARGET_PUSH_RATIO" sha256
-row push_patch_http "push $B, chunked PATCH, HTTP" MiB/s higher "ratio>=$TARGET_PUSH_RATIO" sha256
-row push_put_https "push $B, monolithic PUT, TLS" MiB/s higher "ratio>=$TARGET_PUSH_RATIO" sha256
-row push_patch_https "push $B, chunked PATCH, TLS" MiB/s higher "ratio>=$TARGET_PUSH_RATIO" sha256
+row push_put_http "push $B, monolithic PUT, HTTP" MiB/s higher "ratio>=$TARGET_PUSH_RATIO" sha256 dd
+row push_patch_http "push $B, chunked PATCH, HTTP" MiB/s higher "ratio>=$TARGET_PUSH_RATIO" sha256 dd
+row push_put_https "push $B, monolithic PUT, TLS" MiB/s higher "ratio>=$TARGET_PUSH_RATIO" sha256 dd
+row push_patch_https "push $B, chunked PATCH, TLS" MiB/s higher "ratio>=$TARGET_PUSH_RATIO" sha256 dd
 row rss_push "peak RSS growth in one push, max of 4" MiB lower "max=$TARGET_PUSH_GROWTH_MIB"
 row pull_http "pull $B blob, HTTP" MiB/s higher "limit>=$TARGET_PULL_FRACTION" nginx_http
 row pull_https "pull $B blob, TLS" MiB/s higher "limit>=$TARGET_PULL_FRACTION" nginx_https
@@ -218,16 +227,16 @@ if [ "$BIG_EXTRA" = 1 ]; then
 fi
 row pulls_concurrent "$PULLERS concurrent pulls of $IMAGE_MIB MiB image, TLS" MiB/s higher
 row rss_pulls_concurrent "  peak RSS" MiB lower
-row skopeo_push "skopeo push $IMAGE_MIB MiB image, TLS" s lower
-row skopeo_pull "skopeo pull of it" s lower
-row docker_push "docker push $IMAGE_MIB MiB image" s lower
-row docker_pull "docker pull of it" s lower
-row fill_repos "create $REPOS repositories (mount + manifest PUT)" req/s higher
-row catalog "list _catalog, $REPOS repositories, n=1000" ms lower
-row fill_tags "create $TAGS tags (manifest PUT)" req/s higher
-row tags_list "list tags/list, $TAGS tags" ms lower
-row fill_blobs "upload $GC_BLOBS small blobs (POST + PUT)" req/s higher
-row gc "garbage collection, $GC_BLOBS unreferenced blobs" s lower
+row skopeo_push "skopeo push $IMAGE_MIB MiB image, TLS" s lower "ratio<=$TARGET_CLIENT_RATIO"
+row skopeo_pull "skopeo pull of it" s lower "ratio<=$TARGET_CLIENT_RATIO"
+row docker_push "docker push $IMAGE_MIB MiB image" s lower "ratio<=$TARGET_CLIENT_RATIO"
+row docker_pull "docker pull of it" s lower "ratio<=$TARGET_CLIENT_RATIO"
+row fill_repos "create repositories (mount + PUT), first ${FILL_SECONDS}s" req/s higher
+row catalog "list _catalog, $REPOS repositories, n=1000" ms lower "ratio<=$TARGET_LIST_RATIO"
+row fill_tags "create tags (manifest PUT), first ${FILL_SECONDS}s" req/s higher
+row tags_list "list tags/list, $TAGS tags" ms lower "ratio<=$TARGET_LIST_RATIO"
+row fill_blobs "upload small blobs (POST + PUT), first ${FILL_SECONDS}s" req/s higher
+row gc "garbage collection, $GC_BLOBS unreferenced blobs" s lower "ratio<=$TARGET_LIST_RATIO"
 row gc_removed "  files removed by it" count higher
 
 # ---------------------------------------------------------------------------
@@ -495,19 +504,25 @@ bench_transfer_load() {
 
 # Run populate.py MODE ARGS... against the server started last, with the fill
 # time limit, in FILL_WORKERS processes for the fill modes, and print one
-# "done=N seconds=S" line: the items done by all of them, and the time of the
-# slowest.
+# "done=N seconds=S per_worker=D0,D1,..." line: the items done by all of
+# them, the time of the slowest, and the items each one did. With
+# POPULATE_SKIP set to such a per_worker list, each process leaves out the
+# items it did then and runs without the time limit.
 populate() {
-    local mode=$1 workers=$FILL_WORKERS k pids=() status=0
+    local mode=$1 workers=$FILL_WORKERS k pids=() status=0 deadline=$FILL_SECONDS skips=()
     shift
 
     if [ "$mode" = list ]; then
         workers=1
     fi
+    if [ -n "${POPULATE_SKIP:-}" ]; then
+        IFS=, read -r -a skips <<<"$POPULATE_SKIP"
+        deadline=$FILL_COMPLETE_SECONDS
+    fi
     for ((k = 0; k < workers; k++)); do
-        python3 "$BENCH_LIB_DIR/populate.py" --deadline "$FILL_SECONDS" --workers "$workers" \
-            --worker "$k" "$mode" "$SRV_URL" "$@" >"$BENCH_DIR/populate.$k.out" \
-            2>"$BENCH_DIR/populate.$k.err" &
+        python3 "$BENCH_LIB_DIR/populate.py" --deadline "$deadline" --workers "$workers" \
+            --worker "$k" --skip "${skips[k]:-0}" "$mode" "$SRV_URL" "$@" \
+            >"$BENCH_DIR/populate.$k.out" 2>"$BENCH_DIR/populate.$k.err" &
         pids+=($!)
     done
     for k in "${pids[@]}"; do
@@ -517,10 +532,48 @@ populate() {
         bench_log "populate.py $mode failed: $(cat "$BENCH_DIR"/populate.*.err | tail -n 2)"
         return 1
     fi
-    cat "$BENCH_DIR"/populate.*.out | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-        done += v["done"]; if (v["seconds"] > s) s = v["seconds"] }
-        END { printf "done=%d seconds=%.3f\n", done, s }'
+    for ((k = 0; k < workers; k++)); do
+        cat "$BENCH_DIR/populate.$k.out"
+    done | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+        done += v["done"]; if (v["seconds"] > s) s = v["seconds"]
+        per = per (NR > 1 ? "," : "") v["done"] }
+        END { printf "done=%d seconds=%.3f per_worker=%s\n", done, s, per }'
     rm -f "$BENCH_DIR"/populate.*.out "$BENCH_DIR"/populate.*.err
+}
+
+# Print field NAME of a "name=value ..." line.
+line_field() {
+    awk -v f="$2" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' <<<"$1"
+}
+
+# Create, untimed, the items of fill MODE that its time limit left out, so
+# both registries list and collect the same number of items. LINE is the
+# timed fill's result and ARGS the populate.py arguments after the mode.
+# edgecr goes on through its API. The reference's API would need minutes
+# for 10,000 items, so layout.py writes the files that its API writes
+# straight into its storage root. The listings then check through the API
+# that the reference sees every item.
+fill_complete() {
+    local impl=$1 line=$2 mode=$3 out items
+    shift 3
+
+    items=${mode/repos/repositories}
+
+    bench_log "$impl: completing the $items untimed ($(line_field "$line" done) done in ${FILL_SECONDS}s)"
+    case $impl in
+    edgecr)
+        out=$(POPULATE_SKIP=$(line_field "$line" per_worker) populate "$mode" "$@") || return 1
+        note "$impl: $(line_field "$line" done) $items were created through the API within ${FILL_SECONDS}s and $(line_field "$out" done) more through the API untimed"
+        ;;
+    reference)
+        out=$(python3 "$BENCH_LIB_DIR/layout.py" "$mode" "$BENCH_DIR/$impl/storage" "$@" \
+            2>"$BENCH_DIR/layout.err") || {
+            bench_log "layout.py $mode failed: $(tail -n 2 "$BENCH_DIR/layout.err")"
+            return 1
+        }
+        note "$impl: $(line_field "$line" done) $items were created through the API within ${FILL_SECONDS}s and $(line_field "$out" done) more written to its storage in $(line_field "$out" seconds) s"
+        ;;
+    esac
 }
 
 # Print the request rate of a populate.py fill line given REQUESTS_PER_ITEM.
@@ -532,25 +585,25 @@ fill_rate() {
 # Fill the registry with REPOS repositories and TAGS tags through the API, and
 # time the two listings.
 bench_fill() {
-    local impl=$1 dir=$BENCH_DIR/$1/small line created count config_digest code
+    local impl=$1 dir=$BENCH_DIR/$1/small line count config_digest code args
 
     config_digest=sha256:$(sha256sum "$dir/config.json" | cut -d' ' -f1)
     printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%s},"layers":[]}' \
         "$config_digest" "$(stat -c %s "$dir/config.json")" >"$dir/empty-manifest.json"
 
-    bench_log "$impl: creating $REPOS repositories (at most ${FILL_SECONDS}s)"
-    if line=$(populate repos "$REPOS" --base bench/small --blob "$config_digest" \
-        --manifest "$dir/empty-manifest.json"); then
+    bench_log "$impl: creating $REPOS repositories (timed for at most ${FILL_SECONDS}s)"
+    args=("$REPOS" --base bench/small --blob "$config_digest" --manifest "$dir/empty-manifest.json")
+    if line=$(populate repos "${args[@]}"); then
         record "$impl" fill_repos "$(fill_rate "$line" 2)"
-        created=$(sed 's/.*done=\([0-9]*\).*/\1/' <<<"$line")
-        if [ "$created" -lt "$REPOS" ]; then
-            note "$impl: only $created of $REPOS repositories were created within ${FILL_SECONDS}s, so its _catalog row lists fewer"
+        if [ "$(line_field "$line" done)" -lt "$REPOS" ]; then
+            fill_complete "$impl" "$line" repos "${args[@]}" || fail "$impl: completing the repositories failed"
         fi
+        # The other repositories of the run (bench/small and the pushes) are listed too.
         if line=$(populate list /v2/_catalog?n=1000 repositories); then
-            count=$(sed 's/.*done=\([0-9]*\).*/\1/' <<<"$line")
+            count=$(line_field "$line" done)
             record "$impl" catalog "$(awk '{ split($2, kv, "="); printf "%.0f", kv[2] * 1000 }' <<<"$line")"
-            if [ "$count" -lt "$created" ]; then
-                fail "$impl: _catalog listed $count repositories, expected at least $created"
+            if [ "$count" -lt "$REPOS" ]; then
+                fail "$impl: _catalog listed $count repositories, expected at least $REPOS"
             fi
         else
             fail "$impl: listing _catalog failed"
@@ -560,20 +613,20 @@ bench_fill() {
     fi
     check_alive "the repository fill" || return 1
 
-    bench_log "$impl: creating $TAGS tags (at most ${FILL_SECONDS}s)"
+    bench_log "$impl: creating $TAGS tags (timed for at most ${FILL_SECONDS}s)"
     code=$(bench_curl --max-time 30 -X POST -o /dev/null -w '%{http_code}' \
         "$SRV_URL/v2/bench/tags/blobs/uploads/?mount=$config_digest&from=bench/small")
-    if [ "$code" = 201 ] && line=$(populate tags bench/tags "$TAGS" --manifest "$dir/empty-manifest.json"); then
+    args=(bench/tags "$TAGS" --manifest "$dir/empty-manifest.json")
+    if [ "$code" = 201 ] && line=$(populate tags "${args[@]}"); then
         record "$impl" fill_tags "$(fill_rate "$line" 1)"
-        created=$(sed 's/.*done=\([0-9]*\).*/\1/' <<<"$line")
-        if [ "$created" -lt "$TAGS" ]; then
-            note "$impl: only $created of $TAGS tags were created within ${FILL_SECONDS}s, so its tags/list row lists fewer"
+        if [ "$(line_field "$line" done)" -lt "$TAGS" ]; then
+            fill_complete "$impl" "$line" tags "${args[@]}" || fail "$impl: completing the tags failed"
         fi
         if line=$(populate list /v2/bench/tags/tags/list tags); then
-            count=$(sed 's/.*done=\([0-9]*\).*/\1/' <<<"$line")
+            count=$(line_field "$line" done)
             record "$impl" tags_list "$(awk '{ split($2, kv, "="); printf "%.0f", kv[2] * 1000 }' <<<"$line")"
-            if [ "$count" -ne "$created" ]; then
-                fail "$impl: tags/list listed $count tags, expected $created"
+            if [ "$count" -ne "$TAGS" ]; then
+                fail "$impl: tags/list listed $count tags, expected $TAGS"
             fi
         else
             fail "$impl: listing tags failed"
@@ -584,19 +637,23 @@ bench_fill() {
     check_alive "the tag fill"
 }
 
-# Upload GC_BLOBS blobs that no manifest references, and set GC_FILLED_NS to
-# the time the upload ended.
+# Upload GC_BLOBS blobs that no manifest references, set GC_UPLOADED to
+# their number and GC_FILLED_NS to the time the last one was stored.
 bench_fill_blobs() {
     local impl=$1 line
 
-    bench_log "$impl: uploading $GC_BLOBS unreferenced blobs (at most ${FILL_SECONDS}s)"
+    bench_log "$impl: uploading $GC_BLOBS unreferenced blobs (timed for at most ${FILL_SECONDS}s)"
     if line=$(populate blobs bench/gc "$GC_BLOBS"); then
         record "$impl" fill_blobs "$(fill_rate "$line" 2)"
-        GC_UPLOADED=$(sed 's/.*done=\([0-9]*\).*/\1/' <<<"$line")
-        GC_FILLED_NS=$(bench_now_ns)
+        GC_UPLOADED=$(line_field "$line" done)
         if [ "$GC_UPLOADED" -lt "$GC_BLOBS" ]; then
-            note "$impl: only $GC_UPLOADED of $GC_BLOBS blobs were uploaded within ${FILL_SECONDS}s, so garbage collection had fewer to remove"
+            if fill_complete "$impl" "$line" blobs bench/gc "$GC_BLOBS"; then
+                GC_UPLOADED=$GC_BLOBS
+            else
+                fail "$impl: completing the blobs failed"
+            fi
         fi
+        GC_FILLED_NS=$(bench_now_ns)
     else
         fail "$impl: uploading the blobs failed"
     fi
@@ -641,7 +698,7 @@ bench_gc() {
     record "$impl" gc "$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", ns / 1e9 }')"
     record "$impl" gc_removed $((before - after))
     if [ $((before - after)) -lt "${GC_UPLOADED:-0}" ]; then
-        note "$impl: garbage collection removed $((before - after)) files, fewer than the $GC_UPLOADED blobs uploaded"
+        note "$impl: garbage collection removed $((before - after)) files, fewer than the $GC_UPLOADED unreferenced blobs stored"
     fi
 }
 
@@ -904,19 +961,30 @@ target_text() {
     esac
 }
 
-# Write the results as tab-separated values to FILE, one row per result.
+# Print edgecr's value of KEY over LIMIT[NAME] with two decimals, or nothing.
+limit_fraction() {
+    local edgecr=${VALUE[edgecr/$1]:-} limit_value=${2:+${LIMIT[$2]:-}}
+
+    awk -v e="$edgecr" -v l="$limit_value" 'BEGIN {
+        if (e != "" && l != "" && l + 0 > 0) printf "%.2f", e / l }'
+}
+
+# Write the results as tab-separated values to FILE, one row per result. The
+# columns limit2, limit2_value and fraction2 come last, so the column numbers
+# of the others stay as they were.
 write_results() {
-    local entry key label unit better target limit evaluation ratio fraction status
+    local entry key label unit better target limit limit2 evaluation ratio fraction status
 
     {
-        printf 'key\tlabel\tunit\tbetter\treference\tedgecr\tratio\tlimit\tlimit_value\tfraction\ttarget\tstatus\n'
+        printf 'key\tlabel\tunit\tbetter\treference\tedgecr\tratio\tlimit\tlimit_value\tfraction\ttarget\tstatus\tlimit2\tlimit2_value\tfraction2\n'
         for entry in "${ROWS[@]}"; do
-            IFS='|' read -r key label unit better target limit <<<"$entry"
+            IFS='|' read -r key label unit better target limit limit2 <<<"$entry"
             evaluation=$(evaluate_row "$key" "$target" "$limit")
             IFS='|' read -r ratio fraction status <<<"$evaluation"
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$label" "$unit" "$better" \
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$key" "$label" "$unit" "$better" \
                 "${VALUE[reference/$key]:-}" "${VALUE[edgecr/$key]:-}" "$ratio" "$limit" \
-                "${limit:+${LIMIT[$limit]:-}}" "$fraction" "$(target_text "$target" "$unit" "$limit")" "$status"
+                "${limit:+${LIMIT[$limit]:-}}" "$fraction" "$(target_text "$target" "$unit" "$limit")" "$status" \
+                "$limit2" "${limit2:+${LIMIT[$limit2]:-}}" "$(limit_fraction "$key" "$limit2")"
         done
     } >"$1"
 }
@@ -931,9 +999,9 @@ print_report() {
     # awk, because read with a tab IFS would merge the empty fields.
     awk -F'\t' '{
         if (NR == 1) { $3 = "unit"; $5 = "reference"; $6 = "edgecr"; $7 = "ratio"; $10 = "of limit"
-            $2 = "benchmark"; $11 = "target"; $12 = "status" }
-        for (i = 5; i <= 12; i++) if ($i == "") $i = "-"
-        printf "%-50s %-6s %10s %10s %8s %8s  %-24s %s\n", $2, $3, $5, $6, $7, $10, $11, $12
+            $15 = "of dd"; $2 = "benchmark"; $11 = "target"; $12 = "status" }
+        for (i = 5; i <= 15; i++) if ($i == "") $i = "-"
+        printf "%-50s %-6s %10s %10s %8s %8s %6s  %-24s %s\n", $2, $3, $5, $6, $7, $10, $15, $11, $12
     }' "$tsv"
 
     echo
@@ -952,6 +1020,25 @@ print_report() {
         echo "Failed steps"
         printf '  %s\n' "${FAILURES[@]}"
     fi
+    print_verdicts "$tsv"
+}
+
+# Print one line per row with a target: met, NOT met, or not measured, with
+# the value it was judged on. An indented row takes the label of the row
+# above it.
+print_verdicts() {
+    echo
+    echo "Verdicts"
+    awk -F'\t' 'NR > 1 {
+        label = $2
+        if (label ~ /^  /) { sub(/^ +/, "", label); label = prev ", " label } else prev = label
+        if ($11 == "") next
+        status = ($12 == "met" || $12 == "NOT met") ? $12 : "not measured"
+        if ($11 ~ /^ratio/) value = "edgecr / reference " ($7 == "" ? "-" : $7)
+        else if ($11 ~ /^>= /) value = "fraction " ($10 == "" ? "-" : $10)
+        else value = "edgecr " ($6 == "" ? "-" : $6 " " $3)
+        printf "  %-12s %s: %s, target %s\n", status, label, value, $11
+    }' "$1"
 }
 
 # Write the results of TSV as JSON to FILE.
@@ -986,6 +1073,8 @@ with open(sys.argv[1], newline="") as f:
             "ratio": number(r["ratio"]), "limit": r["limit"] or None,
             "limit_value": number(r["limit_value"]), "fraction_of_limit": number(r["fraction"]),
             "target": r["target"] or None, "status": None if r["status"] == "-" else r["status"],
+            "limit2": r["limit2"] or None, "limit2_value": number(r["limit2_value"]),
+            "fraction_of_limit2": number(r["fraction2"]),
         })
 result = json.loads(os.environ["BENCH_META"])
 result["rows"] = rows

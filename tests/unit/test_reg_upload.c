@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,8 +36,8 @@ static void upload_write_and_finish(void)
 	/* A second writer is refused while the first holds the lock. */
 	CHECK_INT(reg_upload_open(&ctx, "lib/app", id, &fd2, &size), -EBUSY);
 
-	CHECK_INT(reg_upload_write(fd, 0, "hello ", 6), 0);
-	CHECK_INT(reg_upload_write(fd, 6, "world", 5), 0);
+	CHECK_INT(reg_upload_write(id, fd, 0, "hello ", 6), 0);
+	CHECK_INT(reg_upload_write(id, fd, 6, "world", 5), 0);
 	CHECK_INT(reg_upload_size(&ctx, "lib/app", id, &size), 0);
 	CHECK_INT(size, 11);
 
@@ -57,13 +59,71 @@ static void upload_wrong_digest_removed(void)
 
 	reg_upload_create(&ctx, "lib/app", id);
 	CHECK_INT(reg_upload_open(&ctx, "lib/app", id, &fd, &size), 0);
-	CHECK_INT(reg_upload_write(fd, 0, "hello", 5), 0);
+	CHECK_INT(reg_upload_write(id, fd, 0, "hello", 5), 0);
 	reg_digest_parse(HELLO_SHA256, &digest);
 	CHECK_INT(reg_upload_finish(&ctx, "lib/app", id, fd, &digest, &blob_size), -EBADMSG);
 	CHECK_INT(blob_size, 0);
 	CHECK_INT(reg_meta_upload_find(ctx.meta, "lib/app", id), -ENOENT);
 	reg_blobstore_upload_path(&ctx.store, id, path);
 	CHECK(access(path, F_OK) < 0);
+	close(fd);
+}
+
+/* Finishes an upload whose running digest cannot be used, so the file is
+ * read again: a chunk written past the table, or a truncation. */
+static void upload_finish_without_running_digest(void)
+{
+	char id[REG_UPLOAD_ID_LEN + 1];
+	struct reg_digest digest;
+	uint64_t size, blob_size = 0;
+	int fd = -1;
+
+	reg_digest_parse(HELLO_SHA256, &digest);
+
+	reg_upload_create(&ctx, "lib/app", id);
+	CHECK_INT(reg_upload_open(&ctx, "lib/app", id, &fd, &size), 0);
+	CHECK_INT(reg_upload_write(id, fd, 0, "hello ", 6), 0);
+	CHECK_INT(pwrite(fd, "world", 5, 6), 5);
+	CHECK_INT(reg_upload_finish(&ctx, "lib/app", id, fd, &digest, &blob_size), 0);
+	CHECK_INT(blob_size, 11);
+	close(fd);
+
+	reg_upload_create(&ctx, "lib/app", id);
+	CHECK_INT(reg_upload_open(&ctx, "lib/app", id, &fd, &size), 0);
+	CHECK_INT(reg_upload_write(id, fd, 0, "hello world, and more", 21), 0);
+	CHECK_INT(reg_upload_truncate(id, fd, 11), 0);
+	CHECK_INT(reg_upload_finish(&ctx, "lib/app", id, fd, &digest, &blob_size), 0);
+	CHECK_INT(blob_size, 11);
+	close(fd);
+}
+
+/* A write that fails part way (here at the file size limit) leaves the
+ * upload at its size before the write. */
+static void upload_write_failure_cut_back(void)
+{
+	char id[REG_UPLOAD_ID_LEN + 1], chunk[8192];
+	struct rlimit old_limit, limit = { 4096 + 100, RLIM_INFINITY };
+	uint64_t size;
+	int fd = -1;
+
+	memset(chunk, 'x', sizeof(chunk));
+	reg_upload_create(&ctx, "lib/app", id);
+	CHECK_INT(reg_upload_open(&ctx, "lib/app", id, &fd, &size), 0);
+	CHECK_INT(reg_upload_write(id, fd, 0, chunk, 4096), 0);
+
+	/* Beyond RLIMIT_FSIZE pwrite writes what fits, then fails with EFBIG
+	 * (and SIGXFSZ, ignored here). */
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK_INT(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+	limit.rlim_max = old_limit.rlim_max;
+	CHECK_INT(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	CHECK_INT(reg_upload_write(id, fd, 4096, chunk, sizeof(chunk)), -EFBIG);
+	CHECK_INT(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+	signal(SIGXFSZ, SIG_DFL);
+
+	CHECK_INT(reg_upload_size(&ctx, "lib/app", id, &size), 0);
+	CHECK_INT(size, 4096);
+	CHECK_INT(reg_upload_cancel(&ctx, id), 0);
 	close(fd);
 }
 
@@ -130,6 +190,8 @@ int main(void)
 	}
 	RUN(upload_write_and_finish);
 	RUN(upload_wrong_digest_removed);
+	RUN(upload_finish_without_running_digest);
+	RUN(upload_write_failure_cut_back);
 	RUN(upload_cancel);
 	RUN(upload_expire_removes_orphans);
 	reg_context_release(&ctx);
