@@ -45,6 +45,7 @@
 struct auth_user {
 	char *name;
 	char *hash;
+	enum reg_auth_rights rights;
 };
 
 struct auth_table {
@@ -55,6 +56,7 @@ struct auth_table {
 struct cache_entry {
 	bool used;
 	time_t added;
+	enum reg_auth_rights rights;
 	unsigned char key[CACHE_KEY_LEN];
 };
 
@@ -91,11 +93,11 @@ static void table_free(struct auth_table *table)
 	table->n_users = 0;
 }
 
-static const char *table_find(const struct auth_table *table, const char *user)
+static const struct auth_user *table_find(const struct auth_table *table, const char *user)
 {
 	for (size_t i = 0; i < table->n_users; i++)
 		if (strcmp(table->users[i].name, user) == 0)
-			return table->users[i].hash;
+			return &table->users[i];
 	return NULL;
 }
 
@@ -137,10 +139,11 @@ static bool hash_format_is_valid(const char *hash)
 	return is_base64_digits(p, 43) && strcmp(p + 43, "=") == 0;
 }
 
-static int table_add(struct auth_table *table, const char *name, const char *hash)
+static int table_add(struct auth_table *table, const char *name, const char *hash,
+		     enum reg_auth_rights rights)
 {
 	struct auth_user *users;
-	struct auth_user user = { strdup(name), strdup(hash) };
+	struct auth_user user = { strdup(name), strdup(hash), rights };
 
 	users = realloc(table->users, (table->n_users + 1) * sizeof(*users));
 	if (!users || !user.name || !user.hash) {
@@ -169,11 +172,24 @@ static char *trim_line(char *line)
 	return line;
 }
 
+/* Parses the optional rights field of a line; NULL (no field) means push. */
+static int rights_parse(const char *field, enum reg_auth_rights *ret)
+{
+	if (!field || strcmp(field, "push") == 0)
+		*ret = REG_AUTH_PUSH;
+	else if (strcmp(field, "pull") == 0)
+		*ret = REG_AUTH_PULL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /* Adds the user of line LINENO of PATH to TABLE; comments and blank lines add none. */
 static int table_parse_line(struct auth_table *table, char *line, const char *path,
 			    unsigned lineno, char *err, size_t err_size)
 {
-	char *colon;
+	enum reg_auth_rights rights;
+	char *colon, *field;
 
 	line = trim_line(line);
 	if (*line == '\0' || *line == '#')
@@ -189,6 +205,14 @@ static int table_parse_line(struct auth_table *table, char *line, const char *pa
 		snprintf(err, err_size, "%s:%u: the user name is empty", path, lineno);
 		return -EINVAL;
 	}
+	field = strchr(colon + 1, ':');
+	if (field)
+		*field++ = '\0';
+	if (rights_parse(field, &rights) < 0) {
+		snprintf(err, err_size, "%s:%u: the rights of user \"%.64s\" are \"%.16s\"; "
+			 "expected pull or push", path, lineno, line, field);
+		return -EINVAL;
+	}
 	if (!hash_format_is_valid(colon + 1)) {
 		snprintf(err, err_size, "%s:%u: the hash of user \"%.64s\" is not a valid "
 			 "$pbkdf2-sha256$ hash", path, lineno, line);
@@ -198,7 +222,7 @@ static int table_parse_line(struct auth_table *table, char *line, const char *pa
 		snprintf(err, err_size, "%s:%u: duplicate user \"%.64s\"", path, lineno, line);
 		return -EINVAL;
 	}
-	return table_add(table, line, colon + 1);
+	return table_add(table, line, colon + 1, rights);
 }
 
 static int table_load(const char *path, struct auth_table *ret, char *err, size_t err_size)
@@ -335,8 +359,10 @@ static int cache_key(struct reg_auth *auth, const char *user, const char *passwo
 	return r;
 }
 
-/* Returns true when KEY is in the cache and younger than CACHE_TTL_SECONDS. */
-static bool cache_lookup(struct reg_auth *auth, const unsigned char *key)
+/* Returns true when KEY is in the cache and younger than CACHE_TTL_SECONDS,
+ * and then sets *RET_RIGHTS. */
+static bool cache_lookup(struct reg_auth *auth, const unsigned char *key,
+			 enum reg_auth_rights *ret_rights)
 {
 	time_t now = monotonic_seconds();
 	bool hit = false;
@@ -347,8 +373,10 @@ static bool cache_lookup(struct reg_auth *auth, const unsigned char *key)
 
 		if (entry->used && now - entry->added >= CACHE_TTL_SECONDS)
 			entry->used = false;
-		if (entry->used && CRYPTO_memcmp(entry->key, key, CACHE_KEY_LEN) == 0)
+		if (entry->used && CRYPTO_memcmp(entry->key, key, CACHE_KEY_LEN) == 0) {
 			hit = true;
+			*ret_rights = entry->rights;
+		}
 	}
 	if (hit)
 		auth->cache_hits++;
@@ -358,7 +386,7 @@ static bool cache_lookup(struct reg_auth *auth, const unsigned char *key)
 
 /* Adds KEY in place of the oldest entry, unless a reload came after GENERATION. */
 static void cache_insert(struct reg_auth *auth, const unsigned char *key,
-			 unsigned long generation)
+			 enum reg_auth_rights rights, unsigned long generation)
 {
 	pthread_mutex_lock(&auth->lock);
 	if (generation == auth->generation) {
@@ -366,6 +394,7 @@ static void cache_insert(struct reg_auth *auth, const unsigned char *key,
 
 		entry->used = true;
 		entry->added = monotonic_seconds();
+		entry->rights = rights;
 		memcpy(entry->key, key, CACHE_KEY_LEN);
 		auth->cache_next = (auth->cache_next + 1) % CACHE_ENTRIES;
 	}
@@ -379,15 +408,19 @@ static void cache_insert(struct reg_auth *auth, const unsigned char *key,
  * NOTE: that is the first user's hash, so the times match only while all
  * users' hashes have the same iteration count, as ecr_passhash_make writes them.
  */
-static void copy_hash(struct reg_auth *auth, const char *user, char *hash,
-		      bool *ret_known, unsigned long *ret_generation)
+static void copy_hash(struct reg_auth *auth, const char *user, char *hash, bool *ret_known,
+		      enum reg_auth_rights *ret_rights, unsigned long *ret_generation)
 {
+	const struct auth_user *found;
 	const char *stored;
 
 	pthread_mutex_lock(&auth->lock);
-	stored = table_find(&auth->table, user);
-	*ret_known = stored != NULL;
-	if (!stored)
+	found = table_find(&auth->table, user);
+	*ret_known = found != NULL;
+	*ret_rights = found ? found->rights : REG_AUTH_PULL;
+	if (found)
+		stored = found->hash;
+	else
 		stored = auth->table.n_users > 0 ? auth->table.users[0].hash : FALLBACK_HASH;
 	/* hash_format_is_valid bounded every stored hash by ECR_PASSHASH_ENCODED_MAX. */
 	snprintf(hash, ECR_PASSHASH_ENCODED_MAX, "%s", stored);
@@ -395,10 +428,12 @@ static void copy_hash(struct reg_auth *auth, const char *user, char *hash,
 	pthread_mutex_unlock(&auth->lock);
 }
 
-int reg_auth_check(struct reg_auth *auth, const char *user, const char *password, size_t len)
+int reg_auth_verify(struct reg_auth *auth, const char *user, const char *password, size_t len,
+		    enum reg_auth_rights *ret_rights)
 {
 	unsigned char key[CACHE_KEY_LEN];
 	char hash[ECR_PASSHASH_ENCODED_MAX];
+	enum reg_auth_rights rights;
 	unsigned long generation;
 	bool known;
 	int r;
@@ -406,23 +441,31 @@ int reg_auth_check(struct reg_auth *auth, const char *user, const char *password
 	r = cache_key(auth, user, password, len, key);
 	if (r < 0)
 		return r;
-	if (cache_lookup(auth, key)) {
+	if (cache_lookup(auth, key, &rights)) {
 		r = 1;
 		goto out;
 	}
 
-	copy_hash(auth, user, hash, &known, &generation);
+	copy_hash(auth, user, hash, &known, &rights, &generation);
 	r = ecr_passhash_verify(password, len, hash);
 	if (r < 0)
 		goto out;
 	if (!known)
 		r = 0;
 	if (r == 1)
-		cache_insert(auth, key, generation);
+		cache_insert(auth, key, rights, generation);
 
 out:
 	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (r == 1 && ret_rights)
+		*ret_rights = rights;
 	return r;
+}
+
+int reg_auth_check(struct reg_auth *auth, const char *user, const char *password, size_t len)
+{
+	return reg_auth_verify(auth, user, password, len, NULL);
 }
 
 unsigned long reg_auth_cache_hits(struct reg_auth *auth)

@@ -674,13 +674,17 @@ cp "$D/tls2/server.crt" "$D/tls/server.crt"
 # ---------------------------------------------------------------------------
 # 256 open connections do not block a new request
 
+# They come from 127.0.0.2 and 127.0.0.3, because one address may hold at
+# most 128 connections (max_connections_per_address).
 python3 - "$PORT" "$D/tls2/ca.crt" "$HOST" <<'EOF' &
 import socket, ssl, sys, time
 port, ca, host = sys.argv[1:4]
 ctx = ssl.create_default_context(cafile=ca)
 conns = []
 for i in range(256):
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port))), server_hostname=host)
+    source = ("127.0.0.%d" % (2 + i % 2), 0)
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port)), source_address=source),
+                        server_hostname=host)
     # Headers without their closing blank line keep each connection busy.
     s.sendall(("GET /v2/ HTTP/1.1\r\nHost: %s\r\n" % host).encode())
     conns.append(s)

@@ -102,6 +102,52 @@ static void load_errors_name_lines(void)
 	check_load_error(content, ":3: duplicate user \"alice\"");
 }
 
+static void rights_field_parsed(void)
+{
+	struct reg_auth *auth = NULL;
+	enum reg_auth_rights rights = REG_AUTH_PUSH;
+	char hash[128], content[768], err[256] = "";
+
+	make_hash("pw", hash);
+	snprintf(content, sizeof(content), "old:%s\nreader:%s:pull\nwriter:%s:push\n", hash, hash,
+		 hash);
+	write_credentials(content);
+	CHECK_INT(reg_auth_new(credentials_path, &auth, err, sizeof(err)), 0);
+	if (!auth)
+		return;
+
+	CHECK_INT(reg_auth_verify(auth, "reader", "pw", 2, &rights), 1);
+	CHECK_INT(rights, REG_AUTH_PULL);
+	/* The cached success keeps the rights too. */
+	rights = REG_AUTH_PUSH;
+	CHECK_INT(reg_auth_verify(auth, "reader", "pw", 2, &rights), 1);
+	CHECK_INT(rights, REG_AUTH_PULL);
+	CHECK_INT(reg_auth_verify(auth, "writer", "pw", 2, &rights), 1);
+	CHECK_INT(rights, REG_AUTH_PUSH);
+	/* A line without the field, as older files have, gives every right. */
+	rights = REG_AUTH_PULL;
+	CHECK_INT(reg_auth_verify(auth, "old", "pw", 2, &rights), 1);
+	CHECK_INT(rights, REG_AUTH_PUSH);
+	/* A failed check leaves the rights alone. */
+	rights = REG_AUTH_PULL;
+	CHECK_INT(reg_auth_verify(auth, "writer", "nope", 4, &rights), 0);
+	CHECK_INT(rights, REG_AUTH_PULL);
+	reg_auth_free(auth);
+}
+
+static void rights_field_errors(void)
+{
+	char hash[128], content[512];
+
+	make_hash("pw", hash);
+	snprintf(content, sizeof(content), "alice:%s:admin\n", hash);
+	check_load_error(content, ":1: the rights of user \"alice\" are \"admin\"");
+	snprintf(content, sizeof(content), "alice:%s:\n", hash);
+	check_load_error(content, "expected pull or push");
+	snprintf(content, sizeof(content), "alice:%s:pull:x\n", hash);
+	check_load_error(content, "expected pull or push");
+}
+
 static void load_missing_file(void)
 {
 	struct reg_auth *auth = NULL;
@@ -436,6 +482,8 @@ int main(void)
 	snprintf(credentials_path, sizeof(credentials_path), "/tmp/edgecr-test-auth-%d", (int)getpid());
 
 	RUN(load_errors_name_lines);
+	RUN(rights_field_parsed);
+	RUN(rights_field_errors);
 	RUN(load_missing_file);
 	RUN(passwords_checked);
 	RUN(comments_and_crlf);
