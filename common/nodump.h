@@ -1,6 +1,6 @@
 /*
- * Keeps a process that holds secrets (passwords, private keys) out of core
- * files and out of reach of other processes of its user.
+ * Keeps a process with secrets in memory (passwords, private keys) out of
+ * core files and out of reach of other processes of its user.
  */
 #ifndef EDGECR_NODUMP_H
 #define EDGECR_NODUMP_H

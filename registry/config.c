@@ -69,9 +69,10 @@ int reg_config_init(struct reg_config *config)
 	config->log_priority = LOG_INFO;
 	/* 256 busy clients (the soak test) plus room for the agent and new ones. */
 	config->max_connections = 512;
-	/* One address is usually one node or build host: docker pushes 5 layers
-	 * and containerd pulls 3 at once per image, so 128 leaves room for many
-	 * images in parallel while one address cannot take all connections. */
+	/* One address is usually one node or build host.  dockerd pushes 5
+	 * layers at once (max-concurrent-uploads) and containerd's CRI plugin
+	 * pulls 3 (max_concurrent_downloads), so 128 leaves room for many images
+	 * in parallel while one address cannot take all connections. */
 	config->max_connections_per_address = 128;
 	/* Abandoned uploads count until upload_idle_timeout removes them. */
 	config->max_uploads_per_client = 100;

@@ -11,8 +11,8 @@
  * blobs and referrers; upload status (GET of an upload) belongs to a push.
  * A read-only user gets 403 DENIED for anything else.  With anonymous_pull,
  * a request without credentials may pull, and everything else, /v2/ included,
- * gets the 401 challenge.  /v2/ keeps challenging so that docker, which asks
- * /v2/ first, learns that it must send the credentials it has for pushes.
+ * gets the 401 challenge.  /v2/ keeps challenging because docker requests
+ * /v2/ first and sends the credentials it has only after a challenge there.
  */
 #include "router.h"
 
@@ -81,7 +81,7 @@ static void respond_throttled(struct reg_request *req)
 			 "application/json; charset=utf-8", MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
 }
 
-/* What the client of a request may do, once authenticate has run. */
+/* Rights of a request's client, as authenticate decides them. */
 enum access {
 	ACCESS_RESPONDED,  /* refused; a response was sent */
 	ACCESS_ANONYMOUS,  /* no credentials, and anonymous_pull is on */

@@ -3,8 +3,9 @@
  *
  * Locking: one mutex over the entry array.  Pruning queries the metadata
  * database with the mutex held.  It runs only when an address reaches the
- * cap (its own entries, at most max_per_client queries) or before the array
- * grows (every entry, so at most once per doubling).
+ * cap (its own entries, at most max_per_client queries) or when the array is
+ * full (every entry), and the array grows only when that pruning freed less
+ * than half of it.
  */
 #include "upload_limit.h"
 
