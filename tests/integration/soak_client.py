@@ -133,6 +133,7 @@ def main():
     started = time.time()
     for thread in threads:
         thread.start()
+
     samples = []
     while any(thread.is_alive() for thread in threads):
         rss, fds = sample()
@@ -140,6 +141,7 @@ def main():
         time.sleep(2)
     for thread in threads:
         thread.join()
+
     ordered = sorted(latencies)
     # Growth compares the highest sample of the first third after the
     # warm-up with the highest of the last third, so that descriptors and
@@ -160,6 +162,7 @@ def main():
         "early_fds": max(s["fds"] for s in early) if early else 0,
         "late_fds": max(s["fds"] for s in late) if late else 0,
     }
+
     with open(out_path, "w") as out:
         json.dump(result, out, indent=1)
 

@@ -144,7 +144,7 @@ it_assert_eq "agent's registry: core file size limit 0" 0/0 "$(core_limit "$RPID
 no_secret "no cmdlet takes a password argument" "-Password" \
     "$("$CMDLET_DIR/Set-HcsKubernetesContainerRegistry" -Help 2>&1)"
 
-# storage/ holds the images and their metadata, which are no secret.
+# storage/ contains the images and their metadata, which are not secret.
 bad=$(find "$STATE" -path "$STATE/storage" -prune -o -type f \( -name '*.key' -o -name 'password' \
     -o -name 'credentials' -o -name '*.db' -o -name '*.conf' \) ! -perm 600 -printf '%p %m\n')
 it_assert_eq "secret files under the state folder are 0600" "" "$bad"
