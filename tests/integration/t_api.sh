@@ -697,7 +697,11 @@ ST=$(curl --http1.1 -sS --max-time 10 --cacert "$D/tls2/ca.crt" --resolve "$HOST
     -u "$USER:$PASS" -o "$D/b" -w '%{http_code}' "$URL/v2/")
 ELAPSED_MS=$((($(date +%s%N) - START) / 1000000))
 expect "request served while 256 connections are open" 200
-if [ "$ELAPSED_MS" -lt 1000 ]; then
+# A sanitizer build (ASAN_OPTIONS set) is several times slower, so there
+# the time is reported and not enforced.
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+    it_ok "and within a second (took $ELAPSED_MS ms; not enforced under sanitizers)"
+elif [ "$ELAPSED_MS" -lt 1000 ]; then
     it_ok "and within a second"
 else
     it_not_ok "and within a second" "took $ELAPSED_MS ms"
