@@ -9,6 +9,13 @@
  * generation counter, bumped by each reload, keeps a check that started
  * before a reload from caching a password the new file may no longer accept.
  * struct reg_throttle has its own mutex over its table.
+ *
+ * Checks of the same user and password that miss the cache at the same time
+ * (a client opening many connections at once) hash only once: the first
+ * claims a flight slot for the cache key, and the others wait on flight_done
+ * under the lock, then read the cache.  Without that, 256 connections
+ * starting together cost 256 PBKDF2 runs, which kept the soak test's first
+ * requests waiting for minutes on 2 CPUs.
  */
 #include "auth.h"
 
@@ -32,6 +39,9 @@
 /* A cached success is trusted this long before the password is hashed again. */
 #define CACHE_TTL_SECONDS 600
 #define CACHE_KEY_LEN 32
+/* Different credentials being hashed at once that get a flight slot; more
+ * checks hash without one. */
+#define FLIGHT_SLOTS 16
 #define HASH_PREFIX "$pbkdf2-sha256$i="
 
 #define STRINGIFY_VALUE(x) STRINGIFY(x)
@@ -60,8 +70,14 @@ struct cache_entry {
 	unsigned char key[CACHE_KEY_LEN];
 };
 
+struct flight {
+	bool used;
+	unsigned char key[CACHE_KEY_LEN];
+};
+
 struct reg_auth {
 	pthread_mutex_t lock;
+	pthread_cond_t flight_done;   /* broadcast when a flight slot is freed */
 	char *path;
 	EVP_MAC *hmac;
 	unsigned char cache_secret[32];
@@ -72,6 +88,7 @@ struct reg_auth {
 	struct cache_entry cache[CACHE_ENTRIES];
 	size_t cache_next; /* the oldest entry, replaced next */
 	unsigned long cache_hits;
+	struct flight flights[FLIGHT_SLOTS];
 };
 
 static time_t monotonic_seconds(void)
@@ -274,6 +291,12 @@ int reg_auth_new(const char *path, struct reg_auth **ret, char *err, size_t err_
 		free(auth);
 		return -r;
 	}
+	r = pthread_cond_init(&auth->flight_done, NULL);
+	if (r != 0) {
+		pthread_mutex_destroy(&auth->lock);
+		free(auth);
+		return -r;
+	}
 
 	auth->path = strdup(path);
 	auth->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -308,6 +331,7 @@ void reg_auth_free(struct reg_auth *auth)
 	OPENSSL_cleanse(auth->cache, sizeof(auth->cache));
 	EVP_MAC_free(auth->hmac);
 	free(auth->path);
+	pthread_cond_destroy(&auth->flight_done);
 	pthread_mutex_destroy(&auth->lock);
 	free(auth);
 }
@@ -428,6 +452,54 @@ static void copy_hash(struct reg_auth *auth, const char *user, char *hash, bool 
 	pthread_mutex_unlock(&auth->lock);
 }
 
+/* Returns the flight slot hashing KEY, or -1.  Lock held. */
+static int flight_find(struct reg_auth *auth, const unsigned char *key)
+{
+	for (int i = 0; i < FLIGHT_SLOTS; i++)
+		if (auth->flights[i].used && CRYPTO_memcmp(auth->flights[i].key, key, CACHE_KEY_LEN) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Waits while another thread hashes KEY.  Returns true when it waited, so the
+ * cache may now hold KEY; the caller then hashes without a slot (*RET_SLOT
+ * -1) if it does not.  Otherwise claims a free slot for KEY into *RET_SLOT,
+ * or -1 when all are taken.
+ */
+static bool flight_begin(struct reg_auth *auth, const unsigned char *key, int *ret_slot)
+{
+	bool waited = false;
+	int slot = -1;
+
+	pthread_mutex_lock(&auth->lock);
+	while (flight_find(auth, key) >= 0) {
+		pthread_cond_wait(&auth->flight_done, &auth->lock);
+		waited = true;
+	}
+	for (int i = 0; !waited && slot < 0 && i < FLIGHT_SLOTS; i++) {
+		if (auth->flights[i].used)
+			continue;
+		auth->flights[i].used = true;
+		memcpy(auth->flights[i].key, key, CACHE_KEY_LEN);
+		slot = i;
+	}
+	pthread_mutex_unlock(&auth->lock);
+	*ret_slot = slot;
+	return waited;
+}
+
+/* Frees SLOT (nothing for -1) and wakes the checks waiting for it. */
+static void flight_end(struct reg_auth *auth, int slot)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&auth->lock);
+	OPENSSL_cleanse(&auth->flights[slot], sizeof(auth->flights[slot]));
+	pthread_cond_broadcast(&auth->flight_done);
+	pthread_mutex_unlock(&auth->lock);
+}
+
 int reg_auth_verify(struct reg_auth *auth, const char *user, const char *password, size_t len,
 		    enum reg_auth_rights *ret_rights)
 {
@@ -435,13 +507,15 @@ int reg_auth_verify(struct reg_auth *auth, const char *user, const char *passwor
 	char hash[ECR_PASSHASH_ENCODED_MAX];
 	enum reg_auth_rights rights;
 	unsigned long generation;
+	int slot = -1;
 	bool known;
 	int r;
 
 	r = cache_key(auth, user, password, len, key);
 	if (r < 0)
 		return r;
-	if (cache_lookup(auth, key, &rights)) {
+	if (cache_lookup(auth, key, &rights) ||
+	    (flight_begin(auth, key, &slot) && cache_lookup(auth, key, &rights))) {
 		r = 1;
 		goto out;
 	}
@@ -456,6 +530,7 @@ int reg_auth_verify(struct reg_auth *auth, const char *user, const char *passwor
 		cache_insert(auth, key, rights, generation);
 
 out:
+	flight_end(auth, slot);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(hash, sizeof(hash));
 	if (r == 1 && ret_rights)

@@ -351,6 +351,59 @@ static void checks_during_reloads(void)
 	reg_auth_free(auth);
 }
 
+#define HERD_THREADS 8
+
+struct herd_member {
+	struct reg_auth *auth;
+	pthread_barrier_t *start;
+	int result;
+};
+
+static void *check_after_barrier(void *arg)
+{
+	struct herd_member *member = arg;
+
+	pthread_barrier_wait(member->start);
+	member->result = check(member->auth, "alice", "herd");
+	return NULL;
+}
+
+/* Checks of one password that start together hash it once: the others wait
+ * for that check and are served from the cache. */
+static void concurrent_checks_hash_once(void)
+{
+	struct herd_member members[HERD_THREADS];
+	pthread_t threads[HERD_THREADS];
+	pthread_barrier_t start;
+	struct reg_auth *auth = NULL;
+	unsigned char salt[16], hash[32];
+	char salt64[25], hash64[45], content[256], err[256] = "";
+
+	/* Enough iterations (some 50 ms) that the threads overlap. */
+	memset(salt, 0x42, sizeof(salt));
+	PKCS5_PBKDF2_HMAC("herd", 4, salt, sizeof(salt), 100000, EVP_sha256(), sizeof(hash), hash);
+	EVP_EncodeBlock((unsigned char *)salt64, salt, sizeof(salt));
+	EVP_EncodeBlock((unsigned char *)hash64, hash, sizeof(hash));
+	snprintf(content, sizeof(content), "alice:$pbkdf2-sha256$i=100000$%s$%s\n", salt64, hash64);
+	write_credentials(content);
+	CHECK_INT(reg_auth_new(credentials_path, &auth, err, sizeof(err)), 0);
+	if (!auth)
+		return;
+
+	pthread_barrier_init(&start, NULL, HERD_THREADS);
+	for (int i = 0; i < HERD_THREADS; i++) {
+		members[i] = (struct herd_member){ .auth = auth, .start = &start };
+		CHECK_INT(pthread_create(&threads[i], NULL, check_after_barrier, &members[i]), 0);
+	}
+	for (int i = 0; i < HERD_THREADS; i++) {
+		pthread_join(threads[i], NULL);
+		CHECK_INT(members[i].result, 1);
+	}
+	CHECK_INT(reg_auth_cache_hits(auth), HERD_THREADS - 1);
+	pthread_barrier_destroy(&start);
+	reg_auth_free(auth);
+}
+
 static time_t fake_now;
 
 static time_t fake_clock(void)
@@ -492,6 +545,7 @@ int main(void)
 	RUN(cache_evicts_oldest);
 	RUN(reload_keeps_old_on_error);
 	RUN(checks_during_reloads);
+	RUN(concurrent_checks_hash_once);
 	RUN(throttle_blocks_after_failures);
 	RUN(throttle_window_expires);
 	RUN(throttle_success_clears);
