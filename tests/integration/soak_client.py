@@ -23,6 +23,8 @@ import time
 port, ca, user, password, pid = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 seconds, connections, warmup = float(sys.argv[6]), int(sys.argv[7]), float(sys.argv[8])
 out_path = sys.argv[9]
+# Seconds a single request may take before it counts as failed.
+request_timeout = float(os.environ.get("SOAK_REQUEST_TIMEOUT", "120"))
 
 AUTH = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
 CONTEXT = ssl.create_default_context(cafile=ca)
@@ -46,7 +48,8 @@ class Client:
 
     def connect(self):
         self.conn = http.client.HTTPSConnection("127.0.0.1", int(port), context=CONTEXT,
-                                                source_address=(self.source, 0), timeout=120)
+                                                source_address=(self.source, 0),
+                                                timeout=request_timeout)
 
     def request(self, method, path, body=None, headers=None, expect=200):
         all_headers = {"Authorization": AUTH}
