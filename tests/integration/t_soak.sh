@@ -62,7 +62,8 @@ echo "# soak: $(jq -r '"\(.requests) requests, \(.images) images in \(.seconds) 
 echo "# soak: latency p50 $(jq -r .p50_ms "$R") ms, p99 $(jq -r .p99_ms "$R") ms, max $(jq -r .max_ms "$R") ms"
 echo "# soak: RSS KiB and open fds over time: $(jq -r '[.samples[] | "\(.t)s:\(.rss_kib)/\(.fds)"] | join(" ")' "$R")"
 
-it_assert_eq "soak: no failed request" 0 "$(jq -r .failed "$R")" "$(jq -r '.failures[]' "$R")"
+it_assert_eq "soak: no failed request" 0 "$(jq -r .failed "$R")" \
+    "$(jq -r '.failures[]' "$R"; echo "registry errors:"; grep -E ' (err|warning) ' "$RD_LOG" | head -n 10)"
 it_assert_match "soak: requests were made" '^[1-9][0-9]*$' "$(jq -r .requests "$R")"
 early_rss=$(jq -r .early_rss_kib "$R")
 late_rss=$(jq -r .late_rss_kib "$R")
