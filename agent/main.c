@@ -3,20 +3,27 @@
  * steps: command line, configuration, then the daemon (daemon.c).
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cmdline.h"
 #include "daemon.h"
 #include "i18n.h"
 #include "log.h"
+#include "nodump.h"
 
 int main(int argc, char **argv)
 {
 	struct agent_cmdline cmdline;
 	struct agent_config *config = NULL;
 	char err[1024];
+	int r;
 
 	ecr_i18n_init();
 	ecr_log_init("edgecr-agent");
+	/* The agent holds the registry password and the CA and server keys. */
+	r = ecr_disable_core_dumps();
+	if (r < 0)
+		ecr_log(LOG_WARNING, "cannot disable core dumps: %s; ignoring", strerror(-r));
 
 	if (agent_cmdline_parse(argc, argv, &cmdline, err, sizeof(err)) < 0) {
 		fprintf(stderr, "edgecr-agent: %s\n", err);

@@ -12,6 +12,7 @@
 #include "cmdlet_args.h"
 #include "cmdlet_commands.h"
 #include "i18n.h"
+#include "nodump.h"
 
 static void usage_print(FILE *out)
 {
@@ -60,6 +61,10 @@ int main(int argc, char **argv)
 
 	ecr_i18n_init();
 	cmdlet_json_wipe_on_free();
+	/* Get- and Set- receive the registry password from the agent.  prctl
+	 * and setrlimit fail only on invalid arguments, so the result is not
+	 * checked. */
+	(void)ecr_disable_core_dumps();
 
 	r = command_resolve(argc, argv, &kind, &first);
 	if (r == -ECANCELED)

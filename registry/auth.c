@@ -9,6 +9,13 @@
  * generation counter, bumped by each reload, keeps a check that started
  * before a reload from caching a password the new file may no longer accept.
  * struct reg_throttle has its own mutex over its table.
+ *
+ * Checks of the same user and password that miss the cache at the same time
+ * (a client opening many connections at once) hash only once: the first
+ * claims a flight slot for the cache key, and the others wait on flight_done
+ * under the lock, then read the cache.  Without that, 256 connections
+ * starting together cost 256 PBKDF2 runs, which kept the soak test's first
+ * requests waiting for minutes on 2 CPUs.
  */
 #include "auth.h"
 
@@ -32,6 +39,9 @@
 /* A cached success is trusted this long before the password is hashed again. */
 #define CACHE_TTL_SECONDS 600
 #define CACHE_KEY_LEN 32
+/* Different credentials being hashed at once that get a flight slot; more
+ * checks hash without one. */
+#define FLIGHT_SLOTS 16
 #define HASH_PREFIX "$pbkdf2-sha256$i="
 
 #define STRINGIFY_VALUE(x) STRINGIFY(x)
@@ -45,6 +55,7 @@
 struct auth_user {
 	char *name;
 	char *hash;
+	enum reg_auth_rights rights;
 };
 
 struct auth_table {
@@ -55,11 +66,18 @@ struct auth_table {
 struct cache_entry {
 	bool used;
 	time_t added;
+	enum reg_auth_rights rights;
+	unsigned char key[CACHE_KEY_LEN];
+};
+
+struct flight {
+	bool used;
 	unsigned char key[CACHE_KEY_LEN];
 };
 
 struct reg_auth {
 	pthread_mutex_t lock;
+	pthread_cond_t flight_done;   /* broadcast when a flight slot is freed */
 	char *path;
 	EVP_MAC *hmac;
 	unsigned char cache_secret[32];
@@ -70,6 +88,7 @@ struct reg_auth {
 	struct cache_entry cache[CACHE_ENTRIES];
 	size_t cache_next; /* the oldest entry, replaced next */
 	unsigned long cache_hits;
+	struct flight flights[FLIGHT_SLOTS];
 };
 
 static time_t monotonic_seconds(void)
@@ -91,11 +110,11 @@ static void table_free(struct auth_table *table)
 	table->n_users = 0;
 }
 
-static const char *table_find(const struct auth_table *table, const char *user)
+static const struct auth_user *table_find(const struct auth_table *table, const char *user)
 {
 	for (size_t i = 0; i < table->n_users; i++)
 		if (strcmp(table->users[i].name, user) == 0)
-			return table->users[i].hash;
+			return &table->users[i];
 	return NULL;
 }
 
@@ -137,10 +156,11 @@ static bool hash_format_is_valid(const char *hash)
 	return is_base64_digits(p, 43) && strcmp(p + 43, "=") == 0;
 }
 
-static int table_add(struct auth_table *table, const char *name, const char *hash)
+static int table_add(struct auth_table *table, const char *name, const char *hash,
+		     enum reg_auth_rights rights)
 {
 	struct auth_user *users;
-	struct auth_user user = { strdup(name), strdup(hash) };
+	struct auth_user user = { strdup(name), strdup(hash), rights };
 
 	users = realloc(table->users, (table->n_users + 1) * sizeof(*users));
 	if (!users || !user.name || !user.hash) {
@@ -169,11 +189,24 @@ static char *trim_line(char *line)
 	return line;
 }
 
+/* Parses the optional rights field of a line; NULL (no field) means push. */
+static int rights_parse(const char *field, enum reg_auth_rights *ret)
+{
+	if (!field || strcmp(field, "push") == 0)
+		*ret = REG_AUTH_PUSH;
+	else if (strcmp(field, "pull") == 0)
+		*ret = REG_AUTH_PULL;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 /* Adds the user of line LINENO of PATH to TABLE; comments and blank lines add none. */
 static int table_parse_line(struct auth_table *table, char *line, const char *path,
 			    unsigned lineno, char *err, size_t err_size)
 {
-	char *colon;
+	enum reg_auth_rights rights;
+	char *colon, *field;
 
 	line = trim_line(line);
 	if (*line == '\0' || *line == '#')
@@ -189,6 +222,14 @@ static int table_parse_line(struct auth_table *table, char *line, const char *pa
 		snprintf(err, err_size, "%s:%u: the user name is empty", path, lineno);
 		return -EINVAL;
 	}
+	field = strchr(colon + 1, ':');
+	if (field)
+		*field++ = '\0';
+	if (rights_parse(field, &rights) < 0) {
+		snprintf(err, err_size, "%s:%u: the rights of user \"%.64s\" are \"%.16s\"; "
+			 "expected pull or push", path, lineno, line, field);
+		return -EINVAL;
+	}
 	if (!hash_format_is_valid(colon + 1)) {
 		snprintf(err, err_size, "%s:%u: the hash of user \"%.64s\" is not a valid "
 			 "$pbkdf2-sha256$ hash", path, lineno, line);
@@ -198,7 +239,7 @@ static int table_parse_line(struct auth_table *table, char *line, const char *pa
 		snprintf(err, err_size, "%s:%u: duplicate user \"%.64s\"", path, lineno, line);
 		return -EINVAL;
 	}
-	return table_add(table, line, colon + 1);
+	return table_add(table, line, colon + 1, rights);
 }
 
 static int table_load(const char *path, struct auth_table *ret, char *err, size_t err_size)
@@ -250,6 +291,12 @@ int reg_auth_new(const char *path, struct reg_auth **ret, char *err, size_t err_
 		free(auth);
 		return -r;
 	}
+	r = pthread_cond_init(&auth->flight_done, NULL);
+	if (r != 0) {
+		pthread_mutex_destroy(&auth->lock);
+		free(auth);
+		return -r;
+	}
 
 	auth->path = strdup(path);
 	auth->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
@@ -284,6 +331,7 @@ void reg_auth_free(struct reg_auth *auth)
 	OPENSSL_cleanse(auth->cache, sizeof(auth->cache));
 	EVP_MAC_free(auth->hmac);
 	free(auth->path);
+	pthread_cond_destroy(&auth->flight_done);
 	pthread_mutex_destroy(&auth->lock);
 	free(auth);
 }
@@ -335,8 +383,10 @@ static int cache_key(struct reg_auth *auth, const char *user, const char *passwo
 	return r;
 }
 
-/* Returns true when KEY is in the cache and younger than CACHE_TTL_SECONDS. */
-static bool cache_lookup(struct reg_auth *auth, const unsigned char *key)
+/* Returns true when KEY is in the cache and younger than CACHE_TTL_SECONDS,
+ * and then sets *RET_RIGHTS. */
+static bool cache_lookup(struct reg_auth *auth, const unsigned char *key,
+			 enum reg_auth_rights *ret_rights)
 {
 	time_t now = monotonic_seconds();
 	bool hit = false;
@@ -347,8 +397,10 @@ static bool cache_lookup(struct reg_auth *auth, const unsigned char *key)
 
 		if (entry->used && now - entry->added >= CACHE_TTL_SECONDS)
 			entry->used = false;
-		if (entry->used && CRYPTO_memcmp(entry->key, key, CACHE_KEY_LEN) == 0)
+		if (entry->used && CRYPTO_memcmp(entry->key, key, CACHE_KEY_LEN) == 0) {
 			hit = true;
+			*ret_rights = entry->rights;
+		}
 	}
 	if (hit)
 		auth->cache_hits++;
@@ -358,7 +410,7 @@ static bool cache_lookup(struct reg_auth *auth, const unsigned char *key)
 
 /* Adds KEY in place of the oldest entry, unless a reload came after GENERATION. */
 static void cache_insert(struct reg_auth *auth, const unsigned char *key,
-			 unsigned long generation)
+			 enum reg_auth_rights rights, unsigned long generation)
 {
 	pthread_mutex_lock(&auth->lock);
 	if (generation == auth->generation) {
@@ -366,6 +418,7 @@ static void cache_insert(struct reg_auth *auth, const unsigned char *key,
 
 		entry->used = true;
 		entry->added = monotonic_seconds();
+		entry->rights = rights;
 		memcpy(entry->key, key, CACHE_KEY_LEN);
 		auth->cache_next = (auth->cache_next + 1) % CACHE_ENTRIES;
 	}
@@ -379,15 +432,19 @@ static void cache_insert(struct reg_auth *auth, const unsigned char *key,
  * NOTE: that is the first user's hash, so the times match only while all
  * users' hashes have the same iteration count, as ecr_passhash_make writes them.
  */
-static void copy_hash(struct reg_auth *auth, const char *user, char *hash,
-		      bool *ret_known, unsigned long *ret_generation)
+static void copy_hash(struct reg_auth *auth, const char *user, char *hash, bool *ret_known,
+		      enum reg_auth_rights *ret_rights, unsigned long *ret_generation)
 {
+	const struct auth_user *found;
 	const char *stored;
 
 	pthread_mutex_lock(&auth->lock);
-	stored = table_find(&auth->table, user);
-	*ret_known = stored != NULL;
-	if (!stored)
+	found = table_find(&auth->table, user);
+	*ret_known = found != NULL;
+	*ret_rights = found ? found->rights : REG_AUTH_PULL;
+	if (found)
+		stored = found->hash;
+	else
 		stored = auth->table.n_users > 0 ? auth->table.users[0].hash : FALLBACK_HASH;
 	/* hash_format_is_valid bounded every stored hash by ECR_PASSHASH_ENCODED_MAX. */
 	snprintf(hash, ECR_PASSHASH_ENCODED_MAX, "%s", stored);
@@ -395,34 +452,95 @@ static void copy_hash(struct reg_auth *auth, const char *user, char *hash,
 	pthread_mutex_unlock(&auth->lock);
 }
 
-int reg_auth_check(struct reg_auth *auth, const char *user, const char *password, size_t len)
+/* Returns the flight slot hashing KEY, or -1.  Lock held. */
+static int flight_find(struct reg_auth *auth, const unsigned char *key)
+{
+	for (int i = 0; i < FLIGHT_SLOTS; i++)
+		if (auth->flights[i].used && CRYPTO_memcmp(auth->flights[i].key, key, CACHE_KEY_LEN) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Waits while another thread hashes KEY.  Returns true when it waited, so the
+ * cache may now hold KEY; the caller then hashes without a slot (*RET_SLOT
+ * -1) if it does not.  Otherwise claims a free slot for KEY into *RET_SLOT,
+ * or -1 when all are taken.
+ */
+static bool flight_begin(struct reg_auth *auth, const unsigned char *key, int *ret_slot)
+{
+	bool waited = false;
+	int slot = -1;
+
+	pthread_mutex_lock(&auth->lock);
+	while (flight_find(auth, key) >= 0) {
+		pthread_cond_wait(&auth->flight_done, &auth->lock);
+		waited = true;
+	}
+	for (int i = 0; !waited && slot < 0 && i < FLIGHT_SLOTS; i++) {
+		if (auth->flights[i].used)
+			continue;
+		auth->flights[i].used = true;
+		memcpy(auth->flights[i].key, key, CACHE_KEY_LEN);
+		slot = i;
+	}
+	pthread_mutex_unlock(&auth->lock);
+	*ret_slot = slot;
+	return waited;
+}
+
+/* Frees SLOT (nothing for -1) and wakes the checks waiting for it. */
+static void flight_end(struct reg_auth *auth, int slot)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&auth->lock);
+	OPENSSL_cleanse(&auth->flights[slot], sizeof(auth->flights[slot]));
+	pthread_cond_broadcast(&auth->flight_done);
+	pthread_mutex_unlock(&auth->lock);
+}
+
+int reg_auth_verify(struct reg_auth *auth, const char *user, const char *password, size_t len,
+		    enum reg_auth_rights *ret_rights)
 {
 	unsigned char key[CACHE_KEY_LEN];
 	char hash[ECR_PASSHASH_ENCODED_MAX];
+	enum reg_auth_rights rights;
 	unsigned long generation;
+	int slot = -1;
 	bool known;
 	int r;
 
 	r = cache_key(auth, user, password, len, key);
 	if (r < 0)
 		return r;
-	if (cache_lookup(auth, key)) {
+	if (cache_lookup(auth, key, &rights) ||
+	    (flight_begin(auth, key, &slot) && cache_lookup(auth, key, &rights))) {
 		r = 1;
 		goto out;
 	}
 
-	copy_hash(auth, user, hash, &known, &generation);
+	copy_hash(auth, user, hash, &known, &rights, &generation);
 	r = ecr_passhash_verify(password, len, hash);
 	if (r < 0)
 		goto out;
 	if (!known)
 		r = 0;
 	if (r == 1)
-		cache_insert(auth, key, generation);
+		cache_insert(auth, key, rights, generation);
 
 out:
+	flight_end(auth, slot);
 	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	if (r == 1 && ret_rights)
+		*ret_rights = rights;
 	return r;
+}
+
+int reg_auth_check(struct reg_auth *auth, const char *user, const char *password, size_t len)
+{
+	return reg_auth_verify(auth, user, password, len, NULL);
 }
 
 unsigned long reg_auth_cache_hits(struct reg_auth *auth)

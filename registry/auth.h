@@ -3,7 +3,9 @@
  * failed attempts.
  *
  * The credentials file is one "user:$pbkdf2-sha256$..." line per user (see
- * common/passhash.h).  Checking a password costs one PBKDF2 run (hundreds of
+ * common/passhash.h), optionally followed by ":pull" for a read-only user or
+ * ":push" for a user with every right (the default when the field is absent).
+ * The hash never contains ':', so files without the field read as before.  Checking a password costs one PBKDF2 run (hundreds of
  * milliseconds by design), and docker sends credentials on every request, so a
  * successful check is cached.  The cache keys are HMAC-SHA256 of
  * "user\0password" under a random per-process key, never the password itself.
@@ -37,12 +39,22 @@ void reg_auth_free(struct reg_auth *auth);
  */
 int reg_auth_reload(struct reg_auth *auth, char *err, size_t err_size);
 
+/* What an authenticated user may do. */
+enum reg_auth_rights {
+	REG_AUTH_PULL,  /* read manifests, blobs, tags, the catalog and referrers */
+	REG_AUTH_PUSH,  /* pull, push and delete */
+};
+
 /*
  * Checks USER and PASSWORD (LEN bytes).  Returns 1 when they match a user of
  * the file, 0 when they do not (unknown users cost the same time as known ones),
  * or a negative errno when hashing failed.
  */
 int reg_auth_check(struct reg_auth *auth, const char *user, const char *password, size_t len);
+
+/* Like reg_auth_check, and on a match also sets *RET_RIGHTS to the user's rights. */
+int reg_auth_verify(struct reg_auth *auth, const char *user, const char *password, size_t len,
+		    enum reg_auth_rights *ret_rights);
 
 /* Returns how many checks the success cache served without hashing. */
 unsigned long reg_auth_cache_hits(struct reg_auth *auth);

@@ -11,7 +11,8 @@
 #include "i18n.h"
 
 enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_ROOT, OPT_TLS_CERT, OPT_TLS_KEY, OPT_AUTH_FILE,
-       OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION, OPT_DRY_RUN, OPT_REPAIR };
+       OPT_LOG_LEVEL, OPT_HELP, OPT_VERSION, OPT_DRY_RUN, OPT_REPAIR,
+       OPT_READ_ONLY };
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
@@ -25,6 +26,7 @@ static const struct option options[] = {
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "repair", no_argument, NULL, OPT_REPAIR },
+	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -36,7 +38,7 @@ static const char *const option_keys[] = {
 void reg_cli_usage(FILE *out)
 {
 	fputs(_("Usage: edgecr-registry [OPTION]...\n"
-		"       edgecr-registry passwd USER --auth-file FILE\n"
+		"       edgecr-registry passwd USER --auth-file FILE [--read-only]\n"
 		"       edgecr-registry gc [--dry-run] [--config FILE] [--root DIR]\n"
 		"       edgecr-registry fsck [--repair] [--config FILE] [--root DIR]\n"
 		"Serve the OCI Distribution (Docker Registry v2) API.\n"
@@ -53,9 +55,11 @@ void reg_cli_usage(FILE *out)
 		"\n"
 		"Options override the keys of the same name in the configuration file.\n"
 		"\n"
-		"passwd USER --auth-file FILE\n"
+		"passwd USER --auth-file FILE [--read-only]\n"
 		"  Add USER to FILE or replace its password.  The password is read from\n"
 		"  standard input up to its end; one trailing newline is dropped.\n"
+		"  --read-only lets USER pull only; without it USER may also push and\n"
+		"  delete.\n"
 		"\n"
 		"gc [--dry-run]\n"
 		"  Remove manifests, blobs and uploads nothing references, with the same\n"
@@ -79,14 +83,19 @@ static int parse_passwd(int argc, char **argv, struct reg_cli *cli, char *err, s
 	cli->action = REG_CLI_PASSWD;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (c == OPT_READ_ONLY) {
+			cli->passwd_read_only = true;
+			continue;
+		}
 		if (c != OPT_AUTH_FILE) {
-			snprintf(err, err_size, _("passwd accepts only --auth-file FILE"));
+			snprintf(err, err_size, _("passwd accepts only --auth-file FILE and --read-only"));
 			return -EINVAL;
 		}
 		cli->auth_file = optarg;
 	}
 	if (optind != argc - 1 || !cli->auth_file) {
-		snprintf(err, err_size, _("usage: edgecr-registry passwd USER --auth-file FILE"));
+		snprintf(err, err_size,
+			 _("usage: edgecr-registry passwd USER --auth-file FILE [--read-only]"));
 		return -EINVAL;
 	}
 	cli->passwd_user = argv[optind];
@@ -123,6 +132,9 @@ static int parse_option(int c, struct reg_cli *cli, char *err, size_t err_size)
 		cli->keys[cli->n_overrides] = option_keys[c - OPT_LISTEN];
 		cli->values[cli->n_overrides++] = optarg;
 		return 0;
+	case OPT_READ_ONLY:
+		snprintf(err, err_size, _("--read-only is an option of the passwd command"));
+		return -EINVAL;
 	default:
 		/* getopt has already printed what was wrong. */
 		snprintf(err, err_size, _("invalid command line"));

@@ -4,7 +4,7 @@
  *   edgecr-registry [--config FILE] [--listen ADDR:PORT] [--root DIR]
  *                   [--tls-cert FILE --tls-key FILE] [--auth-file FILE]
  *                   [--log-level LEVEL]
- *   edgecr-registry passwd USER --auth-file FILE
+ *   edgecr-registry passwd USER --auth-file FILE [--read-only]
  *   edgecr-registry gc [--dry-run] [--config FILE] [--root DIR] [--log-level LEVEL]
  *   edgecr-registry fsck [--repair] [--config FILE] [--root DIR] [--log-level LEVEL]
  *   edgecr-registry --help | --version
@@ -28,6 +28,7 @@ struct reg_cli {
 	const char *config_path;  /* NULL: embedded defaults only */
 	const char *passwd_user;
 	const char *auth_file;    /* for passwd */
+	bool passwd_read_only;    /* passwd: the user may only pull */
 	bool gc_dry_run;          /* gc: report only */
 	bool fsck_repair;         /* fsck: fix what can be fixed */
 	/* Config keys set on the command line, applied after the file. */

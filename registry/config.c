@@ -21,6 +21,7 @@
 #define CONNECTIONS_MIN 16
 #define CONNECTIONS_MAX 65536
 #define TIMEOUT_MAX (7u * 24 * 3600)
+#define UPLOADS_PER_CLIENT_MAX 100000
 
 enum key_type { KEY_STRING, KEY_OPTIONAL_STRING, KEY_UNSIGNED, KEY_LOG_LEVEL, KEY_BOOL,
 		KEY_DAILY_TIME, KEY_SIZE, KEY_FREE_SPACE };
@@ -41,8 +42,13 @@ static const struct key keys[] = {
 	{ "realm", KEY_STRING, offsetof(struct reg_config, realm), 0, 0 },
 	{ "endpoint", KEY_OPTIONAL_STRING, offsetof(struct reg_config, endpoint), 0, 0 },
 	{ "log_level", KEY_LOG_LEVEL, offsetof(struct reg_config, log_priority), 0, 0 },
+	{ "anonymous_pull", KEY_BOOL, offsetof(struct reg_config, anonymous_pull), 0, 0 },
 	{ "max_connections", KEY_UNSIGNED, offsetof(struct reg_config, max_connections),
 	  CONNECTIONS_MIN, CONNECTIONS_MAX },
+	{ "max_connections_per_address", KEY_UNSIGNED,
+	  offsetof(struct reg_config, max_connections_per_address), 1, CONNECTIONS_MAX },
+	{ "max_uploads_per_client", KEY_UNSIGNED, offsetof(struct reg_config, max_uploads_per_client),
+	  1, UPLOADS_PER_CLIENT_MAX },
 	{ "connection_timeout", KEY_UNSIGNED, offsetof(struct reg_config, connection_timeout),
 	  1, TIMEOUT_MAX },
 	{ "upload_idle_timeout", KEY_UNSIGNED, offsetof(struct reg_config, upload_idle_timeout),
@@ -62,7 +68,15 @@ int reg_config_init(struct reg_config *config)
 {
 	memset(config, 0, sizeof(*config));
 	config->log_priority = LOG_INFO;
+	/* 256 busy clients (the soak test) plus room for the agent and new ones. */
 	config->max_connections = 512;
+	/* One address is usually one node or build host.  dockerd pushes 5
+	 * layers at once (max-concurrent-uploads) and containerd's CRI plugin
+	 * pulls 3 (max_concurrent_downloads), so 128 leaves room for many images
+	 * in parallel while one address cannot take all connections. */
+	config->max_connections_per_address = 128;
+	/* Abandoned uploads count until upload_idle_timeout removes them. */
+	config->max_uploads_per_client = 100;
 	config->connection_timeout = 300;
 	config->upload_idle_timeout = 24 * 3600;
 	config->shutdown_timeout = 8;

@@ -27,7 +27,10 @@ struct reg_config {
 	char *realm;              /* realm of the WWW-Authenticate challenge */
 	char *endpoint;           /* "https://host:port" prefix for Location, or NULL */
 	int log_priority;         /* LOG_ERR..LOG_DEBUG */
+	bool anonymous_pull;      /* clients without credentials may pull */
 	unsigned max_connections; /* concurrent client connections */
+	unsigned max_connections_per_address; /* concurrent connections of one client IP */
+	unsigned max_uploads_per_client;      /* uploads in progress of one client IP */
 	unsigned connection_timeout;  /* seconds a connection may stay idle */
 	unsigned upload_idle_timeout; /* seconds before an untouched upload is removed */
 	unsigned shutdown_timeout;    /* seconds in-flight requests get on SIGTERM */

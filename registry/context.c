@@ -45,6 +45,11 @@ int reg_context_init(struct reg_context *ctx, const struct reg_config *config,
 	r = reg_meta_open(path, &ctx->meta, err, err_size);
 	if (r < 0)
 		goto out;
+	r = reg_upload_limit_new(config->max_uploads_per_client, &ctx->upload_limit);
+	if (r < 0) {
+		snprintf(err, err_size, "cannot create the upload limit: %s", strerror(-r));
+		goto out;
+	}
 
 	if (config->auth_file)
 		r = auth_open(ctx, config->auth_file, err, err_size);
@@ -56,6 +61,8 @@ out:
 
 void reg_context_release(struct reg_context *ctx)
 {
+	reg_upload_limit_free(ctx->upload_limit);
+	ctx->upload_limit = NULL;
 	reg_throttle_free(ctx->throttle);
 	ctx->throttle = NULL;
 	reg_auth_free(ctx->auth);

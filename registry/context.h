@@ -10,6 +10,7 @@
 #include "blobstore.h"
 #include "config.h"
 #include "meta.h"
+#include "upload_limit.h"
 
 struct reg_context {
 	const struct reg_config *config;
@@ -17,6 +18,7 @@ struct reg_context {
 	struct reg_meta *meta;
 	struct reg_auth *auth;         /* NULL when auth_file is not set */
 	struct reg_throttle *throttle; /* NULL when auth_file is not set */
+	struct reg_upload_limit *upload_limit; /* uploads in progress per client address */
 };
 
 /*

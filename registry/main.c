@@ -21,6 +21,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "metrics_listen.h"
+#include "nodump.h"
 #include "notify.h"
 #include "passwd.h"
 #include "server.h"
@@ -260,9 +261,14 @@ int main(int argc, char **argv)
 {
 	struct reg_cli cli;
 	char err[1024];
+	int r;
 
 	ecr_i18n_init();
 	ecr_log_init("edgecr-registry");
+	/* The server holds the TLS key and cached login state, passwd a password. */
+	r = ecr_disable_core_dumps();
+	if (r < 0)
+		ecr_log(LOG_WARNING, "cannot disable core dumps: %s; ignoring", strerror(-r));
 
 	if (reg_cli_parse(argc, argv, &cli, err, sizeof(err)) < 0) {
 		fprintf(stderr, _("edgecr-registry: %s\nTry \"edgecr-registry --help\".\n"), err);
@@ -277,7 +283,8 @@ int main(int argc, char **argv)
 		printf("edgecr-registry %s\n", EDGECR_VERSION);
 		return 0;
 	case REG_CLI_PASSWD:
-		if (reg_passwd_run(cli.passwd_user, cli.auth_file, stdin, err, sizeof(err)) < 0) {
+		if (reg_passwd_run(cli.passwd_user, cli.auth_file, stdin, cli.passwd_read_only,
+				   err, sizeof(err)) < 0) {
 			fprintf(stderr, _("edgecr-registry passwd: %s\n"), err);
 			return 1;
 		}

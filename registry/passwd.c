@@ -65,7 +65,7 @@ static bool line_is_user(const char *line, size_t len, const char *user)
 
 /* Writes OLD (LEN bytes) into OUT without USER's lines, then USER's new line. */
 static void content_build(FILE *out, const char *old, size_t len, const char *user,
-			  const char *hash)
+			  const char *hash, bool read_only)
 {
 	const char *line = old, *end = old + len;
 
@@ -77,11 +77,13 @@ static void content_build(FILE *out, const char *old, size_t len, const char *us
 			fprintf(out, "%.*s\n", (int)line_len, line);
 		line += line_len + 1;
 	}
-	fprintf(out, "%s:%s\n", user, hash);
+	/* A user with every right keeps the two-field line, which registries
+	 * without the rights field read too. */
+	fprintf(out, "%s:%s%s\n", user, hash, read_only ? ":pull" : "");
 }
 
-static int file_update(const char *user, const char *file, const char *hash, char *err,
-		       size_t err_size)
+static int file_update(const char *user, const char *file, const char *hash, bool read_only,
+		       char *err, size_t err_size)
 {
 	char *old = NULL, *content = NULL;
 	size_t old_len = 0, len = 0;
@@ -100,7 +102,7 @@ static int file_update(const char *user, const char *file, const char *hash, cha
 		snprintf(err, err_size, _("out of memory"));
 		return -ENOMEM;
 	}
-	content_build(out, old ? old : "", old_len, user, hash);
+	content_build(out, old ? old : "", old_len, user, hash, read_only);
 	fclose(out);
 
 	r = ecr_write_file_atomic(file, content, len, 0600);
@@ -111,7 +113,8 @@ static int file_update(const char *user, const char *file, const char *hash, cha
 	return r;
 }
 
-int reg_passwd_run(const char *user, const char *file, FILE *in, char *err, size_t err_size)
+int reg_passwd_run(const char *user, const char *file, FILE *in, bool read_only, char *err,
+		   size_t err_size)
 {
 	char password[REG_AUTH_PASSWORD_MAX + 2];
 	char hash[ECR_PASSHASH_ENCODED_MAX];
@@ -134,5 +137,7 @@ int reg_passwd_run(const char *user, const char *file, FILE *in, char *err, size
 	if (r < 0)
 		return r;
 
-	return file_update(user, file, hash, err, err_size);
+	r = file_update(user, file, hash, read_only, err, err_size);
+	OPENSSL_cleanse(hash, sizeof(hash));
+	return r;
 }

@@ -637,7 +637,9 @@ expect "50 parallel puts tag is one of them" 1 "$tag_ok"
 
 OUT=$(raw '
 import subprocess
-socks = [socket.create_connection(("127.0.0.1", PORT)) for _ in range(256)]
+# Two source addresses, because one may hold at most 128 connections.
+socks = [socket.create_connection(("127.0.0.1", PORT), source_address=("127.0.0.%d" % (2 + i % 2), 0))
+         for i in range(256)]
 for i, s in enumerate(socks):
     if i % 2:
         s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n")

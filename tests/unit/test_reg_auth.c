@@ -102,6 +102,52 @@ static void load_errors_name_lines(void)
 	check_load_error(content, ":3: duplicate user \"alice\"");
 }
 
+static void rights_field_parsed(void)
+{
+	struct reg_auth *auth = NULL;
+	enum reg_auth_rights rights = REG_AUTH_PUSH;
+	char hash[128], content[768], err[256] = "";
+
+	make_hash("pw", hash);
+	snprintf(content, sizeof(content), "old:%s\nreader:%s:pull\nwriter:%s:push\n", hash, hash,
+		 hash);
+	write_credentials(content);
+	CHECK_INT(reg_auth_new(credentials_path, &auth, err, sizeof(err)), 0);
+	if (!auth)
+		return;
+
+	CHECK_INT(reg_auth_verify(auth, "reader", "pw", 2, &rights), 1);
+	CHECK_INT(rights, REG_AUTH_PULL);
+	/* The cached success keeps the rights too. */
+	rights = REG_AUTH_PUSH;
+	CHECK_INT(reg_auth_verify(auth, "reader", "pw", 2, &rights), 1);
+	CHECK_INT(rights, REG_AUTH_PULL);
+	CHECK_INT(reg_auth_verify(auth, "writer", "pw", 2, &rights), 1);
+	CHECK_INT(rights, REG_AUTH_PUSH);
+	/* A line without the field, as older files have, gives every right. */
+	rights = REG_AUTH_PULL;
+	CHECK_INT(reg_auth_verify(auth, "old", "pw", 2, &rights), 1);
+	CHECK_INT(rights, REG_AUTH_PUSH);
+	/* A failed check leaves the rights alone. */
+	rights = REG_AUTH_PULL;
+	CHECK_INT(reg_auth_verify(auth, "writer", "nope", 4, &rights), 0);
+	CHECK_INT(rights, REG_AUTH_PULL);
+	reg_auth_free(auth);
+}
+
+static void rights_field_errors(void)
+{
+	char hash[128], content[512];
+
+	make_hash("pw", hash);
+	snprintf(content, sizeof(content), "alice:%s:admin\n", hash);
+	check_load_error(content, ":1: the rights of user \"alice\" are \"admin\"");
+	snprintf(content, sizeof(content), "alice:%s:\n", hash);
+	check_load_error(content, "expected pull or push");
+	snprintf(content, sizeof(content), "alice:%s:pull:x\n", hash);
+	check_load_error(content, "expected pull or push");
+}
+
 static void load_missing_file(void)
 {
 	struct reg_auth *auth = NULL;
@@ -305,6 +351,59 @@ static void checks_during_reloads(void)
 	reg_auth_free(auth);
 }
 
+#define HERD_THREADS 8
+
+struct herd_member {
+	struct reg_auth *auth;
+	pthread_barrier_t *start;
+	int result;
+};
+
+static void *check_after_barrier(void *arg)
+{
+	struct herd_member *member = arg;
+
+	pthread_barrier_wait(member->start);
+	member->result = check(member->auth, "alice", "herd");
+	return NULL;
+}
+
+/* Checks of one password that start together hash it once: the others wait
+ * for that check and are served from the cache. */
+static void concurrent_checks_hash_once(void)
+{
+	struct herd_member members[HERD_THREADS];
+	pthread_t threads[HERD_THREADS];
+	pthread_barrier_t start;
+	struct reg_auth *auth = NULL;
+	unsigned char salt[16], hash[32];
+	char salt64[25], hash64[45], content[256], err[256] = "";
+
+	/* Enough iterations (some 50 ms) that the threads overlap. */
+	memset(salt, 0x42, sizeof(salt));
+	PKCS5_PBKDF2_HMAC("herd", 4, salt, sizeof(salt), 100000, EVP_sha256(), sizeof(hash), hash);
+	EVP_EncodeBlock((unsigned char *)salt64, salt, sizeof(salt));
+	EVP_EncodeBlock((unsigned char *)hash64, hash, sizeof(hash));
+	snprintf(content, sizeof(content), "alice:$pbkdf2-sha256$i=100000$%s$%s\n", salt64, hash64);
+	write_credentials(content);
+	CHECK_INT(reg_auth_new(credentials_path, &auth, err, sizeof(err)), 0);
+	if (!auth)
+		return;
+
+	pthread_barrier_init(&start, NULL, HERD_THREADS);
+	for (int i = 0; i < HERD_THREADS; i++) {
+		members[i] = (struct herd_member){ .auth = auth, .start = &start };
+		CHECK_INT(pthread_create(&threads[i], NULL, check_after_barrier, &members[i]), 0);
+	}
+	for (int i = 0; i < HERD_THREADS; i++) {
+		pthread_join(threads[i], NULL);
+		CHECK_INT(members[i].result, 1);
+	}
+	CHECK_INT(reg_auth_cache_hits(auth), HERD_THREADS - 1);
+	pthread_barrier_destroy(&start);
+	reg_auth_free(auth);
+}
+
 static time_t fake_now;
 
 static time_t fake_clock(void)
@@ -436,6 +535,8 @@ int main(void)
 	snprintf(credentials_path, sizeof(credentials_path), "/tmp/edgecr-test-auth-%d", (int)getpid());
 
 	RUN(load_errors_name_lines);
+	RUN(rights_field_parsed);
+	RUN(rights_field_errors);
 	RUN(load_missing_file);
 	RUN(passwords_checked);
 	RUN(comments_and_crlf);
@@ -444,6 +545,7 @@ int main(void)
 	RUN(cache_evicts_oldest);
 	RUN(reload_keeps_old_on_error);
 	RUN(checks_during_reloads);
+	RUN(concurrent_checks_hash_once);
 	RUN(throttle_blocks_after_failures);
 	RUN(throttle_window_expires);
 	RUN(throttle_success_clears);
