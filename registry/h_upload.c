@@ -205,6 +205,11 @@ static void patch_finish(struct reg_request *req)
 		return;
 	}
 	reg_meta_upload_touch(req->ctx->meta, req->upload_id);
+
+	/* Closing the file releases its lock before the client reads the 202,
+	 * so that a PUT sent right after it is not refused as a second writer. */
+	close(req->fd);
+	req->fd = -1;
 	respond_upload(req, MHD_HTTP_ACCEPTED, req->upload_id, req->offset);
 }
 

@@ -286,6 +286,44 @@ it_assert_eq "chunked-encoding PATCH Range" "0-69999" "$(hdr Range)"
 req PUT "$UP?digest=$B3" -H 'Content-Length: 0'
 expect "empty final PUT is 201" 201
 
+# A PUT sent on a second connection as soon as the PATCH's 202 arrives, as
+# clients with a connection pool do, must find the upload free.  Repeated,
+# because the PATCH's connection may still be finishing when the PUT lands.
+python3 - "$PORT" "$D/tls/ca.crt" "$HOST" "$USER:$PASS" >"$D/patch_put" <<'EOF'
+import base64, hashlib, http.client, os, ssl, sys
+port, ca, host, creds = sys.argv[1:5]
+auth = {"Authorization": "Basic " + base64.b64encode(creds.encode()).decode(),
+        "Host": "%s:%s" % (host, port)}
+ctx = ssl.create_default_context(cafile=ca)
+
+def connect():
+    c = http.client.HTTPSConnection(host, int(port), context=ctx)
+    c.sock = ctx.wrap_socket(__import__("socket").create_connection(("127.0.0.1", int(port))),
+                             server_hostname=host)
+    return c
+
+a, b = connect(), connect()
+failed = 0
+for i in range(100):
+    data = os.urandom(4096)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    a.request("POST", "/v2/app/one/blobs/uploads/", headers=auth)
+    r = a.getresponse(); r.read()
+    location = r.getheader("Location")
+    a.request("PATCH", location, body=data,
+              headers=dict(auth, **{"Content-Type": "application/octet-stream"}))
+    r = a.getresponse(); r.read()
+    sep = "&" if "?" in location else "?"
+    b.request("PUT", location + sep + "digest=" + digest, headers=auth)
+    r2 = b.getresponse(); body = r2.read()
+    if r.status != 202 or r2.status != 201:
+        failed += 1
+        sys.stderr.write("PATCH %d, PUT %d %s\n" % (r.status, r2.status, body[:200]))
+print(failed)
+EOF
+it_assert_eq "PUT right after the PATCH's 202 on another connection, 100 times" 0 \
+    "$(cat "$D/patch_put")"
+
 # ---------------------------------------------------------------------------
 # Bad uploads leave nothing behind
 
