@@ -364,8 +364,8 @@ wait "$TRICKLE_PID" "$IDLE_PID"
 TRICKLE=$(sort -n "$IT_DIR/trickle.out" | uniq -c | awk '{printf "%s%sx%s", sep, $1, $2; sep=" "}')
 it_assert_eq "slowloris: all 40 trickling connections were closed" 0 \
     "$(grep -vc '^[0-9]' "$IT_DIR/trickle.out")"
-it_assert_eq "slowloris: after header_timeout (3 s) plus the 1 s scan (got $TRICKLE)" 40 \
-    "$(grep -c '^[34]\.' "$IT_DIR/trickle.out")"
+it_assert_eq "slowloris: after header_timeout (3 s), within 3-5 s (got $TRICKLE)" 40 \
+    "$(grep -c '^[3-5]\.' "$IT_DIR/trickle.out")"
 it_assert_eq "slowloris: all 8 idle connections were closed within 3-4 s" 8 \
     "$(grep -c '^[34]\.' "$IT_DIR/idle.out")"
 it_assert_eq "slowloris: the server still serves" 200 "$(status GET "$URL/v2/" "${U[@]}")"
@@ -382,10 +382,12 @@ SLOW_UPLOAD=$(tr -d '\r' <"$IT_DIR/h" | sed -n 's/^[Ll]ocation: //p')
 it_assert_match "slow body: 8 bytes in 8 s after the headers are accepted" '^HTTP/1\.1 202' \
     "$(python3 "$IT_DIR/slow.py" slow-body "$PORT" "$USER_NAME:$PASS" "$SLOW_UPLOAD")"
 wait "$KEPT_IDLE" "$KEPT_TRICKLE"
-it_assert_match "kept alive: an idle connection is closed after connection_timeout (5 s)" \
-    '^[56]\.' "$(cat "$IT_DIR/kept-idle")"
-it_assert_match "kept alive: trickled headers are closed 3-4 s after their first byte" \
-    '^[34]\.' "$(cat "$IT_DIR/kept-trickle")"
+OUT=$(cat "$IT_DIR/kept-idle")
+it_assert_match "kept alive: an idle connection is closed after connection_timeout (5 s; got $OUT)" \
+    '^[56]\.' "$OUT"
+OUT=$(cat "$IT_DIR/kept-trickle")
+it_assert_match "kept alive: trickled headers are closed 3-5 s after their first byte (got $OUT)" \
+    '^[3-5]\.' "$OUT"
 
 # --- Half-open uploads expire -------------------------------------------------------
 
@@ -442,11 +444,11 @@ it_assert_eq "TLS: curl is served over the tightened list" 200 \
 # --- Slowloris over TLS, and across a reload ---------------------------------------------
 
 # connection_timeout is 20 s here, so only header_timeout (3 s) can close
-# these within 5 s.
-it_assert_match "TLS slowloris: a trickled ClientHello is closed after 3-4 s" '^[34]\.' \
-    "$(python3 "$IT_DIR/slow.py" tls-hello "$RD_PORT")"
-it_assert_match "TLS slowloris: trickled headers are closed after 3-4 s" '^[34]\.' \
-    "$(python3 "$IT_DIR/slow.py" tls-trickle "$RD_PORT" "$IT_DIR/tls/ca.crt")"
+# these within 6 s.
+OUT=$(python3 "$IT_DIR/slow.py" tls-hello "$RD_PORT")
+it_assert_match "TLS slowloris: a trickled ClientHello is closed after 3-5 s (got $OUT)" '^[3-5]\.' "$OUT"
+OUT=$(python3 "$IT_DIR/slow.py" tls-trickle "$RD_PORT" "$IT_DIR/tls/ca.crt")
+it_assert_match "TLS slowloris: trickled headers are closed after 3-5 s (got $OUT)" '^[3-5]\.' "$OUT"
 
 # SIGHUP starts a new daemon for the certificate.  A connection of the old
 # daemon is closed when that daemon stops (it has no request in flight) and
@@ -456,11 +458,11 @@ TLS_OLD=$!
 sleep 1.5
 kill -HUP "$RD_PID"
 sleep 0.5
-it_assert_match "reload: a connection of the new daemon is closed after 3-4 s" '^[34]\.' \
-    "$(python3 "$IT_DIR/slow.py" tls-trickle "$RD_PORT" "$IT_DIR/tls/ca.crt")"
+OUT=$(python3 "$IT_DIR/slow.py" tls-trickle "$RD_PORT" "$IT_DIR/tls/ca.crt")
+it_assert_match "reload: a connection of the new daemon is closed after 3-5 s (got $OUT)" '^[3-5]\.' "$OUT"
 wait "$TLS_OLD"
-it_assert_match "reload: a connection of the old daemon is closed too" '^[1-4]\.' \
-    "$(cat "$IT_DIR/tls-old")"
+OUT=$(cat "$IT_DIR/tls-old")
+it_assert_match "reload: a connection of the old daemon is closed too (got $OUT)" '^[1-5]\.' "$OUT"
 it_assert_match "reload: done" 'reload done' "$(cat "$RD_LOG")"
 it_assert_eq "reload: curl is served after the slow clients" 200 \
     "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$IT_DIR/tls/ca.crt" "$RD_URL/v2/")"
