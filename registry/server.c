@@ -119,6 +119,8 @@ static void on_connection(void *cls, struct MHD_Connection *connection, void **s
 	struct connection_state *state = *socket_context;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* NOTE: a connection whose state cannot be allocated has no
+		 * header deadline until access_first refuses its request. */
 		state = calloc(1, sizeof(*state));
 		if (state)
 			connection_started(slot, connection, state);
