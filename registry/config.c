@@ -51,6 +51,8 @@ static const struct key keys[] = {
 	  1, UPLOADS_PER_CLIENT_MAX },
 	{ "connection_timeout", KEY_UNSIGNED, offsetof(struct reg_config, connection_timeout),
 	  1, TIMEOUT_MAX },
+	{ "header_timeout", KEY_UNSIGNED, offsetof(struct reg_config, header_timeout),
+	  1, TIMEOUT_MAX },
 	{ "upload_idle_timeout", KEY_UNSIGNED, offsetof(struct reg_config, upload_idle_timeout),
 	  60, TIMEOUT_MAX },
 	{ "shutdown_timeout", KEY_UNSIGNED, offsetof(struct reg_config, shutdown_timeout),
@@ -78,6 +80,9 @@ int reg_config_init(struct reg_config *config)
 	/* Abandoned uploads count until upload_idle_timeout removes them. */
 	config->max_uploads_per_client = 100;
 	config->connection_timeout = 300;
+	/* A TLS handshake and a request's headers are a few KiB, so 30 s
+	 * leaves room for a link of a few hundred bytes per second. */
+	config->header_timeout = 30;
 	config->upload_idle_timeout = 24 * 3600;
 	config->shutdown_timeout = 8;
 	config->gc_keep_untagged = true;

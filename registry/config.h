@@ -32,6 +32,7 @@ struct reg_config {
 	unsigned max_connections_per_address; /* concurrent connections of one client IP */
 	unsigned max_uploads_per_client;      /* uploads in progress of one client IP */
 	unsigned connection_timeout;  /* seconds a connection may stay idle */
+	unsigned header_timeout;      /* seconds to complete a request's headers */
 	unsigned upload_idle_timeout; /* seconds before an untouched upload is removed */
 	unsigned shutdown_timeout;    /* seconds in-flight requests get on SIGTERM */
 	bool gc_keep_untagged;        /* garbage collection keeps untagged manifests */

@@ -19,6 +19,7 @@
 
 #include "fileio.h"
 #include "framing.h"
+#include "header_timer.h"
 #include "log.h"
 #include "metrics.h"
 #include "request.h"
@@ -58,6 +59,7 @@
 struct daemon_slot {
 	struct MHD_Daemon *mhd;
 	const struct reg_context *ctx;
+	struct reg_header_timer *header_timer; /* the server's, shared by every slot */
 	atomic_uint inflight;   /* requests between the first call and completion */
 	time_t quiesced_at;     /* 0 while accepting */
 	char *cert, *key;       /* PEM text given to MHD, kept until it stops */
@@ -70,11 +72,17 @@ struct connection_state {
 	 * closes the connection after an error it sends itself (such as 431),
 	 * so a flag that the handler never cleared cannot reach the next request. */
 	bool nul_escape;
+	/* The connection is in the header timer's list. */
+	bool timed;
+	struct reg_header_conn header;
 };
 
 struct reg_server {
 	const struct reg_context *ctx;
 	int listen_fd;
+	/* Outlives every slot, because their connections are in its list until
+	 * MHD_stop_daemon has closed them. */
+	struct reg_header_timer *header_timer;
 	struct daemon_slot *current;
 	struct daemon_slot *draining[DRAINING_MAX];
 };
@@ -90,14 +98,40 @@ static bool request_has_body(struct MHD_Connection *connection)
 	return encoding || (length && strcmp(length, "0") != 0);
 }
 
+/* Runs in the daemon's thread before the connection's thread starts. */
+static void connection_started(struct daemon_slot *slot, struct MHD_Connection *connection,
+			       struct connection_state *state)
+{
+	const union MHD_ConnectionInfo *info;
+
+	info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!info)
+		return;
+	reg_header_timer_add(slot->header_timer, &state->header, info->connect_fd,
+			     reg_header_timer_now_ms());
+	state->timed = true;
+}
+
 static void on_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
 {
+	struct daemon_slot *slot = cls;
+	struct connection_state *state = *socket_context;
+
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = calloc(1, sizeof(struct connection_state));
+		/* NOTE: a connection whose state cannot be allocated has no
+		 * header deadline until access_first refuses its request. */
+		state = calloc(1, sizeof(*state));
+		if (state)
+			connection_started(slot, connection, state);
+		*socket_context = state;
 		return;
 	}
-	free(*socket_context);
+	/* MHD 0.9.75 reports CLOSED before it closes the socket, so after
+	 * this removal the timer cannot shut down a reused descriptor. */
+	if (state && state->timed)
+		reg_header_timer_remove(slot->header_timer, &state->header);
+	free(state);
 	*socket_context = NULL;
 }
 
@@ -179,6 +213,8 @@ static enum MHD_Result access_first(struct daemon_slot *slot, struct MHD_Connect
 	/* Without the state a %00 could go unnoticed, so fail closed. */
 	if (!state)
 		return MHD_NO;
+	if (state->timed)
+		reg_header_timer_headers_done(slot->header_timer, &state->header);
 	req = reg_request_new(slot->ctx, connection, method, url);
 	if (!req)
 		return MHD_NO;
@@ -242,8 +278,13 @@ static void on_completed(void *cls, struct MHD_Connection *connection, void **re
 {
 	struct daemon_slot *slot = cls;
 	struct reg_request *req = *req_cls;
+	struct connection_state *state = connection_state(connection);
 	bool completed = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
 
+	/* A kept-alive connection's next request gets a header deadline of its own. */
+	if (state && state->timed)
+		reg_header_timer_request_done(slot->header_timer, &state->header,
+					      reg_header_timer_now_ms());
 	if (!req)
 		return;
 	if (!completed && req->on_abort)
@@ -314,7 +355,7 @@ static struct MHD_Daemon *slot_mhd_start(struct daemon_slot *slot, int listen_fd
 		{ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONNECTION_MEMORY, NULL },
 		{ MHD_OPTION_THREAD_STACK_SIZE, THREAD_STACK_SIZE, NULL },
 		{ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, slot },
-		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, NULL },
+		{ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, slot },
 		{ MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)on_unescape, NULL },
 		/* The TLS entries come last so that plain HTTP can cut them off. */
 		{ MHD_OPTION_HTTPS_MEM_CERT, 0, slot->cert },
@@ -338,9 +379,10 @@ static struct MHD_Daemon *slot_mhd_start(struct daemon_slot *slot, int listen_fd
 }
 
 /* Allocates a daemon slot and reads the TLS files, before anything listens. */
-static int slot_prepare(const struct reg_context *ctx, struct daemon_slot **ret, char *err,
+static int slot_prepare(const struct reg_server *server, struct daemon_slot **ret, char *err,
 			size_t err_size)
 {
+	const struct reg_context *ctx = server->ctx;
 	struct daemon_slot *slot;
 	int r = 0;
 
@@ -350,6 +392,7 @@ static int slot_prepare(const struct reg_context *ctx, struct daemon_slot **ret,
 		return -ENOMEM;
 	}
 	slot->ctx = ctx;
+	slot->header_timer = server->header_timer;
 	if (ctx->config->tls_cert)
 		r = slot_tls_read(slot, ctx->config, err, err_size);
 	if (r < 0) {
@@ -431,7 +474,14 @@ int reg_server_new(const struct reg_context *ctx, struct reg_server **ret, char 
 	server->ctx = ctx;
 	server->listen_fd = -1;
 
-	r = slot_prepare(ctx, &server->current, err, err_size);
+	r = reg_header_timer_new(ctx->config->header_timeout, &server->header_timer);
+	if (r == 0)
+		r = reg_header_timer_start(server->header_timer);
+	if (r < 0) {
+		snprintf(err, err_size, "cannot start the header timer: %s", strerror(-r));
+		goto out;
+	}
+	r = slot_prepare(server, &server->current, err, err_size);
 	if (r < 0)
 		goto out;
 	server->listen_fd = listen_socket(ctx->config, err, err_size);
@@ -445,6 +495,7 @@ out:
 	if (r < 0) {
 		if (server->listen_fd >= 0)
 			close(server->listen_fd);
+		reg_header_timer_free(server->header_timer);
 		free(server);
 		return r;
 	}
@@ -467,7 +518,7 @@ int reg_server_reload_tls(struct reg_server *server, char *err, size_t err_size)
 		return -EBUSY;
 	}
 
-	r = slot_prepare(server->ctx, &fresh, err, err_size);
+	r = slot_prepare(server, &fresh, err, err_size);
 	if (r == 0)
 		r = slot_start(fresh, server->listen_fd, err, err_size);
 	if (r < 0)
@@ -525,5 +576,7 @@ void reg_server_stop(struct reg_server *server, unsigned timeout)
 	for (size_t i = 0; i < DRAINING_MAX; i++)
 		slot_free(server->draining[i]);
 	slot_free(server->current);
+	/* Last, because the slots' connections were in its list until now. */
+	reg_header_timer_free(server->header_timer);
 	free(server);
 }

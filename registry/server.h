@@ -8,6 +8,9 @@
  * the old daemon stops accepting, finishes its in-flight requests and is
  * stopped by reg_server_tick once they are done.
  *
+ * One header timer (header_timer.h), with a thread of its own, serves every
+ * daemon of the server and closes connections that miss header_timeout.
+ *
  * Thread safety: all functions are called from the main thread only.
  */
 #ifndef EDGECR_REG_SERVER_H

@@ -7,8 +7,10 @@
 #     by finishing or cancelling an upload;
 #   - connections per address and in total (the connection is closed);
 #   - failed logins per address (429 with Retry-After);
-#   - slowloris: trickling and idle connections, bounded per address and by
-#     connection_timeout;
+#   - slowloris: connections trickling their headers, or a TLS handshake,
+#     closed by header_timeout over plain HTTP, TLS and across a reload,
+#     while a slow upload body and a kept-alive connection waiting between
+#     requests are left to connection_timeout;
 #   - half-open uploads (POST then nothing, a PATCH that stalls): removed with
 #     their files once upload_idle_timeout has passed;
 #   - TLS: 1.0 and 1.1 refused, 1.2 and 1.3 accepted, and under 1.2 only
@@ -68,7 +70,7 @@ errcode() {
 }
 
 rd_start lim "auth_file=$AUTH" max_connections=64 max_connections_per_address=8 \
-    max_uploads_per_client=5 connection_timeout=3 upload_idle_timeout=60
+    max_uploads_per_client=5 connection_timeout=5 header_timeout=3 upload_idle_timeout=60
 URL=$RD_URL
 PORT=$RD_PORT
 CONF=$IT_DIR/lim.conf
@@ -222,58 +224,132 @@ fast "logins: and quickly" "$ms"
 
 # --- Slowloris --------------------------------------------------------------------
 
-# 6 addresses x 10 connections send a request one byte every 0.5 s for 6 s,
-# twice connection_timeout: each byte restarts the idle timer, so only the
-# per-address cap (8) bounds them.  8 more connections from two other
-# addresses send half a request line and then nothing: they are closed
-# after connection_timeout.  That is 56 of the 64 connections, and
-# meanwhile a normal client is served.
-python3 - "$PORT" >"$IT_DIR/slow.out" <<'PY' &
-import socket, sys, threading, time
-port = int(sys.argv[1])
-request = b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 100
-result = {"trickle_open": 0, "idle_closed": 0, "idle_close_s": []}
-lock = threading.Lock()
+# slow.py MODE PORT ...: one slow client; prints the seconds after which the
+# server closed the connection, counted from the time named in each mode,
+# or "open" when it stayed open.
+#   trickle SOURCE...        a request's headers, one byte a second for 12 s
+#                            (from the connection's start), one connection
+#                            from each SOURCE at once, a result per line
+#   idle SOURCE...           half a request line, then nothing (from the start)
+#   kept-idle CREDS          one request, then nothing (from its response)
+#   kept-trickle CREDS       one request, 2 s idle, then the next request's
+#                            headers one byte a second (from that first byte)
+#   slow-body CREDS PATH     a PATCH whose 8 body bytes come one a second;
+#                            prints the response's status line instead
+#   tls-hello                a TLS ClientHello, one byte a second (from the start)
+#   tls-trickle CAFILE       a TLS handshake, then headers one byte a second
+#                            (from the start)
+cat >"$IT_DIR/slow.py" <<'PY'
+import base64, select, socket, ssl, sys, threading, time
+mode, port = sys.argv[1], int(sys.argv[2])
+args = sys.argv[3:]
+HEADERS = b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 100
 
-def trickle(source):
-    s = socket.create_connection(("127.0.0.1", port), source_address=(source, 0))
+def connect(source="127.0.0.1"):
+    return socket.create_connection(("127.0.0.1", port), source_address=(source, 0))
+
+def closed_within(s, seconds):
+    """True when the server closed S within SECONDS."""
+    if not select.select([s], [], [], seconds)[0]:
+        return False
     try:
-        for i in range(12):
-            s.sendall(request[i:i + 1])
-            time.sleep(0.5)
-        s.setblocking(False)
-        try:
-            alive = s.recv(1) != b""
-        except BlockingIOError:
-            alive = True
-    except OSError:
-        alive = False
-    with lock:
-        result["trickle_open"] += alive
+        return s.recv(1) == b""
+    except (OSError, ssl.SSLError):
+        return True
 
-def idle(source):
-    s = socket.create_connection(("127.0.0.1", port), source_address=(source, 0))
+def trickle(s, data, start, seconds=12):
+    """Sends DATA a byte a second; returns the seconds from START to the close."""
+    try:
+        for i in range(seconds):
+            s.sendall(data[i:i + 1])
+            if closed_within(s, 1.0):
+                return "%.1f" % (time.time() - start)
+    except (OSError, ssl.SSLError):
+        return "%.1f" % (time.time() - start)
+    return "open"
+
+def auth(creds):
+    return "Authorization: Basic %s\r\n" % base64.b64encode(creds.encode()).decode()
+
+def get(s, creds):
+    """Sends one GET /v2/ and reads its whole response."""
+    s.sendall(("GET /v2/ HTTP/1.1\r\nHost: x\r\n%s\r\n" % auth(creds)).encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(4096)
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    while len(body) < length:
+        body += s.recv(4096)
+
+def trickle_from(source):
+    s = connect(source)
+    return trickle(s, HEADERS, time.time())
+
+def idle_from(source):
+    s = connect(source)
     s.sendall(b"GET /v2/ HT")
     start = time.time()
-    s.settimeout(30)
-    try:
-        s.recv(1)
-    except OSError:
-        pass
-    with lock:
-        result["idle_closed"] += 1
-        result["idle_close_s"].append(time.time() - start)
+    return "%.1f" % (time.time() - start) if closed_within(s, 20) else "open"
 
-threads = [threading.Thread(target=trickle, args=("127.0.0.%d" % (20 + i % 6),)) for i in range(60)]
-threads += [threading.Thread(target=idle, args=("127.0.0.%d" % (28 + i % 2),)) for i in range(8)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(result["trickle_open"], result["idle_closed"], "%.1f" % max(result["idle_close_s"]))
+def in_threads(function, sources):
+    """Runs FUNCTION once per source at the same time; prints each result."""
+    results = []
+    threads = [threading.Thread(target=lambda a=a: results.append(function(a))) for a in sources]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("\n".join(results))
+
+if mode == "trickle":
+    in_threads(trickle_from, args)
+elif mode == "idle":
+    in_threads(idle_from, args)
+elif mode == "kept-idle":
+    s = connect()
+    get(s, args[0])
+    start = time.time()
+    print("%.1f" % (time.time() - start) if closed_within(s, 20) else "open")
+elif mode == "kept-trickle":
+    s = connect()
+    get(s, args[0])
+    time.sleep(2)
+    print(trickle(s, HEADERS, time.time()))
+elif mode == "slow-body":
+    s = connect()
+    s.sendall(("PATCH %s HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/octet-stream\r\n"
+               "Content-Length: 8\r\n\r\n" % (args[1], auth(args[0]))).encode())
+    for i in range(8):
+        time.sleep(1)
+        s.sendall(b"b")
+    s.settimeout(10)
+    print(s.recv(4096).split(b"\r\n")[0].decode())
+elif mode == "tls-hello":
+    s = connect()
+    # A TLS record header announcing a 512-byte handshake message, and its start.
+    print(trickle(s, b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 20, time.time()))
+elif mode == "tls-trickle":
+    start = time.time()
+    context = ssl.create_default_context(cafile=args[0])
+    s = context.wrap_socket(connect(), server_hostname="127.0.0.1")
+    print(trickle(s, HEADERS, start))
 PY
-SLOW=$!
-sleep 2
+
+# 5 addresses x 8 connections trickle their headers, one byte a second,
+# which restarts connection_timeout each time: header_timeout (3 s) closes
+# them.  8 more connections from two other addresses send half a request
+# line and then nothing.  Meanwhile a normal client is served.
+python3 "$IT_DIR/slow.py" trickle "$PORT" $(for i in $(seq 0 39); do echo "127.0.0.$((20 + i % 5))"; done) \
+    >"$IT_DIR/trickle.out" &
+TRICKLE_PID=$!
+python3 "$IT_DIR/slow.py" idle "$PORT" $(for i in $(seq 0 7); do echo "127.0.0.$((28 + i % 2))"; done) \
+    >"$IT_DIR/idle.out" &
+IDLE_PID=$!
+sleep 1.5
 worst=0
 served=0
 for i in 1 2 3 4 5; do
@@ -284,12 +360,34 @@ for i in 1 2 3 4 5; do
 done
 it_assert_eq "slowloris: a normal client is served 5 times" 5 "$served"
 fast "slowloris: the slowest of them" "$worst"
-wait "$SLOW"
-read -r trickle_open idle_closed idle_max <"$IT_DIR/slow.out"
-it_assert_eq "slowloris: 48 of 60 trickling connections stay (8 per address)" 48 "$trickle_open"
-it_assert_eq "slowloris: all 8 idle connections were closed" 8 "$idle_closed"
-it_assert_match "slowloris: within connection_timeout (3 s) plus slack" '^[3-5]\.' "$idle_max"
+wait "$TRICKLE_PID" "$IDLE_PID"
+TRICKLE=$(sort -n "$IT_DIR/trickle.out" | uniq -c | awk '{printf "%s%sx%s", sep, $1, $2; sep=" "}')
+it_assert_eq "slowloris: all 40 trickling connections were closed" 0 \
+    "$(grep -vc '^[0-9]' "$IT_DIR/trickle.out")"
+it_assert_eq "slowloris: after header_timeout (3 s), within 3-5 s (got $TRICKLE)" 40 \
+    "$(grep -c '^[3-5]\.' "$IT_DIR/trickle.out")"
+it_assert_eq "slowloris: all 8 idle connections were closed within 3-4 s" 8 \
+    "$(grep -c '^[34]\.' "$IT_DIR/idle.out")"
 it_assert_eq "slowloris: the server still serves" 200 "$(status GET "$URL/v2/" "${U[@]}")"
+
+# Kept-alive connections: connection_timeout (5 s) closes one that waits
+# between requests, and the next request's headers get header_timeout from
+# their first byte.
+python3 "$IT_DIR/slow.py" kept-idle "$PORT" "$USER_NAME:$PASS" >"$IT_DIR/kept-idle" &
+KEPT_IDLE=$!
+python3 "$IT_DIR/slow.py" kept-trickle "$PORT" "$USER_NAME:$PASS" >"$IT_DIR/kept-trickle" &
+KEPT_TRICKLE=$!
+status POST "$URL/v2/slow/body/blobs/uploads/" "${U[@]}" >/dev/null
+SLOW_UPLOAD=$(tr -d '\r' <"$IT_DIR/h" | sed -n 's/^[Ll]ocation: //p')
+it_assert_match "slow body: 8 bytes in 8 s after the headers are accepted" '^HTTP/1\.1 202' \
+    "$(python3 "$IT_DIR/slow.py" slow-body "$PORT" "$USER_NAME:$PASS" "$SLOW_UPLOAD")"
+wait "$KEPT_IDLE" "$KEPT_TRICKLE"
+OUT=$(cat "$IT_DIR/kept-idle")
+it_assert_match "kept alive: an idle connection is closed after connection_timeout (5 s; got $OUT)" \
+    '^[56]\.' "$OUT"
+OUT=$(cat "$IT_DIR/kept-trickle")
+it_assert_match "kept alive: trickled headers are closed 3-5 s after their first byte (got $OUT)" \
+    '^[3-5]\.' "$OUT"
 
 # --- Half-open uploads expire -------------------------------------------------------
 
@@ -310,7 +408,8 @@ it_stop_pid "$RD_PID" registry
 # --- TLS versions and ciphers ----------------------------------------------------------
 
 it_make_certs "$IT_DIR/tls" || it_bail "certificate generation failed"
-rd_start tls "tls_cert=$IT_DIR/tls/server.crt" "tls_key=$IT_DIR/tls/server.key"
+rd_start tls "tls_cert=$IT_DIR/tls/server.crt" "tls_key=$IT_DIR/tls/server.key" \
+    header_timeout=3 connection_timeout=20
 
 # tls_probe OPTIONS...: prints the negotiated cipher, or "refused".  The
 # client's security level 0 lets it offer what the server must refuse.
@@ -340,6 +439,32 @@ for cipher in ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-
     it_assert_eq "TLS 1.2: $cipher is accepted" "TLSv1.2 $cipher" "$(tls_probe -tls1_2 -cipher "$cipher")"
 done
 it_assert_eq "TLS: curl is served over the tightened list" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$IT_DIR/tls/ca.crt" "$RD_URL/v2/")"
+
+# --- Slowloris over TLS, and across a reload ---------------------------------------------
+
+# connection_timeout is 20 s here, so only header_timeout (3 s) can close
+# these within 6 s.
+OUT=$(python3 "$IT_DIR/slow.py" tls-hello "$RD_PORT")
+it_assert_match "TLS slowloris: a trickled ClientHello is closed after 3-5 s (got $OUT)" '^[3-5]\.' "$OUT"
+OUT=$(python3 "$IT_DIR/slow.py" tls-trickle "$RD_PORT" "$IT_DIR/tls/ca.crt")
+it_assert_match "TLS slowloris: trickled headers are closed after 3-5 s (got $OUT)" '^[3-5]\.' "$OUT"
+
+# SIGHUP starts a new daemon for the certificate.  A connection of the old
+# daemon is closed when that daemon stops (it has no request in flight) and
+# one of the new daemon by header_timeout.
+python3 "$IT_DIR/slow.py" tls-trickle "$RD_PORT" "$IT_DIR/tls/ca.crt" >"$IT_DIR/tls-old" &
+TLS_OLD=$!
+sleep 1.5
+kill -HUP "$RD_PID"
+sleep 0.5
+OUT=$(python3 "$IT_DIR/slow.py" tls-trickle "$RD_PORT" "$IT_DIR/tls/ca.crt")
+it_assert_match "reload: a connection of the new daemon is closed after 3-5 s (got $OUT)" '^[3-5]\.' "$OUT"
+wait "$TLS_OLD"
+OUT=$(cat "$IT_DIR/tls-old")
+it_assert_match "reload: a connection of the old daemon is closed too (got $OUT)" '^[1-5]\.' "$OUT"
+it_assert_match "reload: done" 'reload done' "$(cat "$RD_LOG")"
+it_assert_eq "reload: curl is served after the slow clients" 200 \
     "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$IT_DIR/tls/ca.crt" "$RD_URL/v2/")"
 
 it_done

@@ -23,6 +23,7 @@ static void config_defaults(void)
 	CHECK(config.endpoint == NULL);
 	CHECK_INT(config.log_priority, LOG_INFO);
 	CHECK(config.max_connections >= 256);
+	CHECK_INT(config.header_timeout, 30);
 	CHECK_INT(reg_config_validate(&config, err, sizeof(err)), 0);
 	CHECK_INT(((struct sockaddr_in *)&config.listen_addr)->sin_port, htons(31001));
 	reg_config_release(&config);
@@ -60,6 +61,11 @@ static void config_bad_values_name_key_and_value(void)
 	CHECK(strstr(err, "max_connections"));
 	CHECK(strstr(err, "\"lots\""));
 	CHECK_INT(reg_config_set(&config, "max_connections", "1", err, sizeof(err)), -EINVAL);
+	/* A header deadline of 0 would close every connection at once. */
+	CHECK_INT(reg_config_set(&config, "header_timeout", "0", err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "header_timeout"));
+	CHECK_INT(reg_config_set(&config, "header_timeout", "7", err, sizeof(err)), 0);
+	CHECK_INT(config.header_timeout, 7);
 	CHECK_INT(reg_config_set(&config, "log_level", "loud", err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "log_level"));
 	CHECK(strstr(err, "\"loud\""));
