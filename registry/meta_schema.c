@@ -116,13 +116,13 @@ static int schema_migrate(sqlite3 *db, int from)
 	return meta_exec(db, sql);
 }
 
-int meta_schema_apply(sqlite3 *db, char *err, size_t err_size)
+int meta_schema_apply(struct reg_meta *meta, sqlite3 *db, char *err, size_t err_size)
 {
 	int version, r;
 
 	/* The whole check-and-upgrade is one writer transaction, so two
 	 * registries started on one root cannot both migrate. */
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	r = schema_version_read(db, &version);
@@ -137,10 +137,10 @@ int meta_schema_apply(sqlite3 *db, char *err, size_t err_size)
 	for (; version < SCHEMA_VERSION && r == 0; version++)
 		r = schema_migrate(db, version);
 	if (r == 0)
-		r = meta_commit(db);
+		r = meta_commit(meta, db);
 out:
 	if (r < 0) {
-		meta_rollback(db);
+		meta_rollback(meta, db);
 		if (r != -EPROTO)
 			snprintf(err, err_size, "database schema update failed: %s (%s)",
 				 strerror(-r), sqlite3_errmsg(db));
