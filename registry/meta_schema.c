@@ -9,6 +9,7 @@
 #include "meta_internal.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -116,9 +117,29 @@ static int schema_migrate(sqlite3 *db, int from)
 	return meta_exec(db, sql);
 }
 
+/* Returns true when DB is at SCHEMA_VERSION, read without the write lock.
+ * Any failure returns false, which leaves the answer to the locked check. */
+static bool schema_current(sqlite3 *db)
+{
+	sqlite3_stmt *stmt;
+	bool current = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, NULL) != SQLITE_OK)
+		return false;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		current = sqlite3_column_int(stmt, 0) == SCHEMA_VERSION;
+	sqlite3_finalize(stmt);
+	return current;
+}
+
 int meta_schema_apply(struct reg_meta *meta, sqlite3 *db, char *err, size_t err_size)
 {
 	int version, r;
+
+	/* gc and fsck open the database while a busy server writes, and a
+	 * current schema needs no write lock, so they need not wait for it. */
+	if (schema_current(db))
+		return 0;
 
 	/* The whole check-and-upgrade is one writer transaction, so two
 	 * registries started on one root cannot both migrate. */
@@ -139,11 +160,14 @@ int meta_schema_apply(struct reg_meta *meta, sqlite3 *db, char *err, size_t err_
 	if (r == 0)
 		r = meta_commit(meta, db);
 out:
-	if (r < 0) {
+	/* sqlite3_errmsg describes the last call, so it is read before ROLLBACK. */
+	if (r == -ETIMEDOUT)
+		snprintf(err, err_size, "database schema update failed: another process held the "
+			 "write lock of metadata.db for more than %d s", META_BUSY_TIMEOUT_MS / 1000);
+	else if (r < 0 && r != -EPROTO)
+		snprintf(err, err_size, "database schema update failed: %s (%s)", strerror(-r),
+			 sqlite3_errmsg(db));
+	if (r < 0)
 		meta_rollback(meta, db);
-		if (r != -EPROTO)
-			snprintf(err, err_size, "database schema update failed: %s (%s)",
-				 strerror(-r), sqlite3_errmsg(db));
-	}
 	return r;
 }
