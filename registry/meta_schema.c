@@ -118,7 +118,7 @@ static int schema_migrate(sqlite3 *db, int from)
 }
 
 /* Returns true when DB is at SCHEMA_VERSION, read without the write lock.
- * Any failure returns false, which leaves the answer to the locked check. */
+ * Returns false on any failure, so that the locked check decides. */
 static bool schema_current(sqlite3 *db)
 {
 	sqlite3_stmt *stmt;
