@@ -126,6 +126,11 @@ static double monotonic_seconds(void)
  * sqlite's default handler sleeps up to 100 ms between tries, so a writer
  * of another process that commits often (a busy server seen from gc) could
  * take the lock back in every pause.
+ *
+ * NOTE: processes do not queue for each other.  gc beside a server that
+ * writes without pause gets the lock only in a gap between two commits, so
+ * its wait is short in practice (0.33 s at most against 64 pushing
+ * threads on 2 CPUs) but is bounded only by the busy timeout.
  */
 static int busy_wait(void *userdata, int count)
 {
