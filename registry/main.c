@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "gc.h"
 #include "i18n.h"
 #include "log.h"
+#include "meta.h"
 #include "metrics_listen.h"
 #include "nodump.h"
 #include "notify.h"
@@ -35,6 +37,27 @@
  * about 1.2 MiB resident after the connections ended (18 MiB in all).
  */
 #define MALLOC_ARENAS 2
+
+/*
+ * Writes why a gc or fsck run failed with R into BUF, translated when
+ * TRANSLATE.  The metadata functions return -ETIMEDOUT only when another
+ * process (most often the server, busy with pushes) kept sqlite's write
+ * lock for the whole busy timeout.
+ */
+static const char *failure_reason(int r, bool translate, char *buf, size_t size)
+{
+	const char *format = "another process held the write lock of metadata.db for more "
+			     "than %d s; try again";
+
+	if (r != -ETIMEDOUT)
+		snprintf(buf, size, "%s", strerror(-r));
+	else if (translate)
+		snprintf(buf, size, _("another process held the write lock of metadata.db for more "
+				      "than %d s; try again"), REG_META_BUSY_TIMEOUT_MS / 1000);
+	else
+		snprintf(buf, size, format, REG_META_BUSY_TIMEOUT_MS / 1000);
+	return buf;
+}
 
 static int config_build(const struct reg_cli *cli, struct reg_config *config)
 {
@@ -183,7 +206,7 @@ static int gc_command(const struct reg_cli *cli)
 	struct reg_config config;
 	struct reg_context ctx = { 0 };
 	struct reg_gc_report report;
-	char err[1024], line[512];
+	char err[1024], line[512], reason[256];
 	int r;
 
 	r = config_build(cli, &config);
@@ -201,8 +224,9 @@ static int gc_command(const struct reg_cli *cli)
 	}
 	r = reg_gc_run(&ctx, cli->gc_dry_run, &report);
 	if (r < 0) {
-		ecr_log(LOG_ERR, "gc failed: %s", strerror(-r));
-		fprintf(stderr, _("edgecr-registry gc: failed: %s\n"), strerror(-r));
+		ecr_log(LOG_ERR, "gc failed: %s", failure_reason(r, false, reason, sizeof(reason)));
+		fprintf(stderr, _("edgecr-registry gc: failed: %s\n"),
+			failure_reason(r, true, reason, sizeof(reason)));
 		goto out;
 	}
 	reg_gc_report_format(&report, cli->gc_dry_run, line, sizeof(line));
@@ -224,7 +248,7 @@ static int fsck_command(const struct reg_cli *cli)
 	struct reg_config config;
 	struct reg_context ctx = { 0 };
 	struct reg_fsck_report report;
-	char err[1024], line[512];
+	char err[1024], line[512], reason[256];
 	int r;
 
 	r = config_build(cli, &config);
@@ -242,8 +266,9 @@ static int fsck_command(const struct reg_cli *cli)
 	}
 	r = reg_fsck_run(&ctx, cli->fsck_repair, stdout, &report);
 	if (r < 0) {
-		ecr_log(LOG_ERR, "fsck failed: %s", strerror(-r));
-		fprintf(stderr, _("edgecr-registry fsck: failed: %s\n"), strerror(-r));
+		ecr_log(LOG_ERR, "fsck failed: %s", failure_reason(r, false, reason, sizeof(reason)));
+		fprintf(stderr, _("edgecr-registry fsck: failed: %s\n"),
+			failure_reason(r, true, reason, sizeof(reason)));
 		goto out;
 	}
 	reg_fsck_report_format(&report, cli->fsck_repair, line, sizeof(line));

@@ -4,9 +4,13 @@
  * tags, uploads in progress and referrers.
  *
  * Every change is one transaction, begun IMMEDIATE so that concurrent writers
- * queue on the busy timeout instead of failing on a lock upgrade, and the
+ * wait for the write lock instead of failing on a lock upgrade, and the
  * database runs with synchronous=FULL: when a function returns 0 the change is
- * on disk, which is what lets a handler respond 201.
+ * on disk, which is what lets a handler respond 201.  The writers of one
+ * process wait for each other in arrival order, without a time limit.  A
+ * write lock held by another process (edgecr-registry gc or fsck) is waited
+ * for at most REG_META_BUSY_TIMEOUT_MS; after that the function returns
+ * -ETIMEDOUT.
  *
  * Digests are passed as canonical text ("sha256:<hex>") that ref.h parsed,
  * repository names as validated names.  Functions return 0 or a negative
@@ -31,7 +35,18 @@
 /* Maximum length of the media type stored with a manifest; the four accepted ones are shorter. */
 #define REG_META_MEDIA_TYPE_MAX 127
 
+/* Milliseconds a statement waits for another process's write lock. */
+#define REG_META_BUSY_TIMEOUT_MS 30000
+
 struct reg_meta;
+
+/* Write transactions of one struct reg_meta since it was opened. */
+struct reg_meta_write_stats {
+	uint64_t writes;        /* transactions begun, or attempted */
+	uint64_t lock_timeouts; /* of those, failed after the busy timeout */
+	double queue_wait_max;  /* seconds, behind this process's writers */
+	double lock_wait_max;   /* seconds, for sqlite's write lock after that */
+};
 
 /*
  * Opens (creating when missing) the database at PATH and brings its schema up
@@ -42,6 +57,9 @@ int reg_meta_open(const char *path, struct reg_meta **ret, char *err, size_t err
 
 /* Closes every connection and frees META; NULL is a no-op. */
 void reg_meta_free(struct reg_meta *meta);
+
+/* Copies META's write statistics to *RET. */
+void reg_meta_write_stats(struct reg_meta *meta, struct reg_meta_write_stats *ret);
 
 /* Returns 1 when DIGEST was pushed or mounted into REPO (or is a manifest of
  * REPO), 0 when not, or a negative errno. */

@@ -53,7 +53,7 @@ int reg_meta_blob_link(struct reg_meta *meta, const char *repo, const char *dige
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	r = meta_repo_id(db, repo, true, &repo_id);
@@ -62,10 +62,10 @@ int reg_meta_blob_link(struct reg_meta *meta, const char *repo, const char *dige
 	r = meta_blob_link_tx(db, repo_id, digest, size);
 	if (r < 0)
 		goto out;
-	r = meta_commit(db);
+	r = meta_commit(meta, db);
 out:
 	if (r < 0 && db)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	return r;
 }
@@ -83,13 +83,22 @@ static int meta_change_one(struct reg_meta *meta, const char *sql, const char *r
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
+	/* An explicit transaction, though one statement would commit by itself,
+	 * so that it waits for its turn like every other write. */
+	r = meta_begin(meta, db);
+	if (r < 0)
+		goto out;
 	r = meta_prepare(db, sql, args, 2, &stmt);
 	if (r < 0)
 		goto out;
 	r = meta_step_done(stmt);
 	if (r == 0)
 		r = -ENOENT;
+	if (r > 0)
+		r = meta_commit(meta, db);
 out:
+	if (r < 0 && db)
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	return r < 0 ? r : 0;
 }
@@ -112,7 +121,7 @@ int reg_meta_upload_create(struct reg_meta *meta, const char *repo, const char *
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	r = meta_repo_id(db, repo, true, &repo_id);
@@ -126,10 +135,10 @@ int reg_meta_upload_create(struct reg_meta *meta, const char *repo, const char *
 	sqlite3_bind_int64(stmt, 3, meta_now());
 	r = meta_step_done(stmt);
 	if (r >= 0)
-		r = meta_commit(db);
+		r = meta_commit(meta, db);
 out:
 	if (r < 0 && db)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	return r < 0 ? r : 0;
 }
@@ -181,7 +190,7 @@ int reg_meta_upload_complete(struct reg_meta *meta, const char *repo, const char
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	r = meta_prepare(db, "DELETE FROM uploads WHERE id = ?1", args, 1, &stmt);
@@ -198,10 +207,10 @@ int reg_meta_upload_complete(struct reg_meta *meta, const char *repo, const char
 	r = meta_blob_link_tx(db, repo_id, digest, size);
 	if (r < 0)
 		goto out;
-	r = meta_commit(db);
+	r = meta_commit(meta, db);
 out:
 	if (r < 0 && db)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	return r;
 }

@@ -150,7 +150,7 @@ static int read_listing(struct reg_meta *meta, const char *sql, reg_meta_fsck_li
 	if (r < 0)
 		goto out;
 	r = lines_list(db, sql, fn, userdata);
-	meta_rollback(db);
+	meta_rollback(meta, db);
 out:
 	meta_release(meta, db);
 	return r;
@@ -262,7 +262,7 @@ int reg_meta_fsck_blob_remove(struct reg_meta *meta, const char *digest)
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		return r;
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	r = meta_prepare(db, "DELETE FROM repository_blobs WHERE digest = ?1", args, 1, &stmt);
@@ -276,10 +276,10 @@ int reg_meta_fsck_blob_remove(struct reg_meta *meta, const char *digest)
 		r = meta_step_done(stmt);
 	if (r >= 0) {
 		n += r;
-		r = meta_commit(db);
+		r = meta_commit(meta, db);
 	}
 	if (r < 0)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 out:
 	meta_release(meta, db);
 	return r < 0 ? r : n;
@@ -363,13 +363,13 @@ int reg_meta_fsck_references_repair(struct reg_meta *meta, reg_meta_fsck_line_fn
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		return r;
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	n = references_repair_tx(db, fn, userdata);
-	r = n < 0 ? n : meta_commit(db);
+	r = n < 0 ? n : meta_commit(meta, db);
 	if (r < 0)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	else
 		r = n;
 out:

@@ -151,10 +151,10 @@ int reg_meta_gc_mark(struct reg_meta *meta, int64_t cutoff, bool keep_untagged,
 		goto out;
 	r = mark_tx(db, cutoff, keep_untagged, &counts);
 	if (r == 0)
-		r = meta_commit(db);
+		r = meta_commit(meta, db);
 out:
 	if (r < 0 && db)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	if (r == 0)
 		*ret = counts;
@@ -199,15 +199,15 @@ int reg_meta_gc_sweep(struct reg_meta *meta, int64_t cutoff, bool keep_untagged,
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	r = sweep_tx(db, cutoff, keep_untagged, &counts);
 	if (r == 0)
-		r = meta_commit(db);
+		r = meta_commit(meta, db);
 out:
 	if (r < 0 && db)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	if (r == 0)
 		*ret = counts;
@@ -243,8 +243,17 @@ int reg_meta_gc_link_refresh(struct reg_meta *meta, const char *repo, const char
 	int r;
 
 	r = meta_acquire(meta, &db);
+	if (r < 0)
+		return r;
+	r = meta_begin(meta, db);
+	if (r < 0)
+		goto out;
+	r = link_refresh(db, repo, digest);
 	if (r == 0)
-		r = link_refresh(db, repo, digest);
+		r = meta_commit(meta, db);
+	else
+		meta_rollback(meta, db);
+out:
 	meta_release(meta, db);
 	return r;
 }
@@ -289,15 +298,15 @@ int reg_meta_gc_blob_mount(struct reg_meta *meta, const char *from, const char *
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	r = mount_tx(db, from, repo, digest);
 	if (r == 0)
-		r = meta_commit(db);
+		r = meta_commit(meta, db);
 out:
 	if (r < 0 && db)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	return r;
 }

@@ -15,6 +15,9 @@ int reg_meta_gc_result_save(struct reg_meta *meta, const struct reg_meta_gc_resu
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
+	r = meta_begin(meta, db);
+	if (r < 0)
+		goto out;
 	r = meta_prepare(db, "INSERT OR REPLACE INTO gc_last_run(id, started, seconds, manifests, "
 			 "links, blobs, bytes, uploads, files_pending) "
 			 "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", NULL, 0, &stmt);
@@ -31,8 +34,12 @@ int reg_meta_gc_result_save(struct reg_meta *meta, const struct reg_meta_gc_resu
 	/* meta_step_done finalizes the statement. */
 	r = meta_step_done(stmt);
 	stmt = NULL;
+	if (r >= 0)
+		r = meta_commit(meta, db);
 out:
 	sqlite3_finalize(stmt);
+	if (r < 0 && db)
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	return r < 0 ? r : 0;
 }

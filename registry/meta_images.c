@@ -125,10 +125,10 @@ int reg_meta_repository_tags(struct reg_meta *meta, const char *repo, unsigned l
 		goto out;
 	r = tags_collect(db, repo, limit, array, &more);
 	if (r == 0)
-		r = meta_commit(db);
+		r = meta_commit(meta, db);
 out:
 	if (r < 0 && db)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	if (r == 0)
 		*ret_more = more;

@@ -11,8 +11,9 @@
 
 #include "meta.h"
 
-/* Milliseconds a connection waits for another writer before SQLITE_BUSY. */
-#define META_BUSY_TIMEOUT_MS 30000
+/* Milliseconds a connection waits for another process's write lock before
+ * its statement fails with -ETIMEDOUT. */
+#define META_BUSY_TIMEOUT_MS REG_META_BUSY_TIMEOUT_MS
 
 /* Takes a connection from META's pool, opening one when the pool is empty. */
 int meta_acquire(struct reg_meta *meta, sqlite3 **ret_db);
@@ -26,9 +27,25 @@ int meta_errno(int rc);
 /* Runs SQL, which returns no rows. */
 int meta_exec(sqlite3 *db, const char *sql);
 
-int meta_begin(sqlite3 *db);
-int meta_commit(sqlite3 *db);
-void meta_rollback(sqlite3 *db);
+/* Sets META's busy timeout for every connection; for tests. */
+void meta_busy_timeout_set(struct reg_meta *meta, int milliseconds);
+
+/*
+ * Begins a write transaction on DB, a connection of META: waits for this
+ * process's earlier writers, then takes sqlite's write lock (BEGIN
+ * IMMEDIATE), waiting at most the busy timeout for another process.
+ * Returns 0, or -ETIMEDOUT or another negative errno with nothing held.
+ * After 0 the caller must end the transaction with meta_commit or
+ * meta_rollback before it releases DB, on every path.
+ */
+int meta_begin(struct reg_meta *meta, sqlite3 *db);
+
+/* Commits DB's transaction (a read transaction too) and lets the next
+ * writer go.  On failure the transaction is rolled back. */
+int meta_commit(struct reg_meta *meta, sqlite3 *db);
+
+/* Rolls back DB's transaction, if any, and lets the next writer go. */
+void meta_rollback(struct reg_meta *meta, sqlite3 *db);
 
 /* Prepares SQL and binds the text ARGS (N_ARGS of them, NULL binds NULL) to
  * ?1..?N. */
@@ -66,7 +83,7 @@ int meta_blob_link_tx(sqlite3 *db, int64_t repo_id, const char *digest, uint64_t
 
 /* Creates or upgrades the schema of DB.  Returns 0 or a negative errno with
  * the reason in ERR. */
-int meta_schema_apply(sqlite3 *db, char *err, size_t err_size);
+int meta_schema_apply(struct reg_meta *meta, sqlite3 *db, char *err, size_t err_size);
 
 /* Current time in Unix seconds. */
 int64_t meta_now(void);

@@ -174,16 +174,16 @@ int reg_meta_manifest_put(struct reg_meta *meta, const char *repo,
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	r = manifest_put_tx(db, repo, record, m, tag, store, userdata, missing);
 	if (r < 0)
 		goto out;
-	r = meta_commit(db);
+	r = meta_commit(meta, db);
 out:
 	if (r < 0 && db)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	if (r == -ENOENT)
 		memcpy(ret_missing, missing, sizeof(missing));
@@ -285,16 +285,16 @@ int reg_meta_manifest_delete(struct reg_meta *meta, const char *repo, const char
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	r = manifest_delete_tx(db, repo, digest);
 	if (r < 0)
 		goto out;
-	r = meta_commit(db);
+	r = meta_commit(meta, db);
 out:
 	if (r < 0 && db)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	return r;
 }
@@ -309,6 +309,9 @@ int reg_meta_tag_delete(struct reg_meta *meta, const char *repo, const char *tag
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
+	r = meta_begin(meta, db);
+	if (r < 0)
+		goto out;
 	r = meta_prepare(db, "DELETE FROM tags WHERE name = ?2 AND repository_id = "
 			 "(SELECT id FROM repositories WHERE name = ?1)", args, 2, &stmt);
 	if (r < 0)
@@ -316,7 +319,11 @@ int reg_meta_tag_delete(struct reg_meta *meta, const char *repo, const char *tag
 	r = meta_step_done(stmt);
 	if (r == 0)
 		r = -ENOENT;
+	if (r > 0)
+		r = meta_commit(meta, db);
 out:
+	if (r < 0 && db)
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	return r < 0 ? r : 0;
 }

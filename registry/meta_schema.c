@@ -9,6 +9,7 @@
 #include "meta_internal.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -116,13 +117,33 @@ static int schema_migrate(sqlite3 *db, int from)
 	return meta_exec(db, sql);
 }
 
-int meta_schema_apply(sqlite3 *db, char *err, size_t err_size)
+/* Returns true when DB is at SCHEMA_VERSION, read without the write lock.
+ * Returns false on any failure, so that the locked check decides. */
+static bool schema_current(sqlite3 *db)
+{
+	sqlite3_stmt *stmt;
+	bool current = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, NULL) != SQLITE_OK)
+		return false;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		current = sqlite3_column_int(stmt, 0) == SCHEMA_VERSION;
+	sqlite3_finalize(stmt);
+	return current;
+}
+
+int meta_schema_apply(struct reg_meta *meta, sqlite3 *db, char *err, size_t err_size)
 {
 	int version, r;
 
+	/* gc and fsck open the database while a busy server writes, and a
+	 * current schema needs no write lock, so they need not wait for it. */
+	if (schema_current(db))
+		return 0;
+
 	/* The whole check-and-upgrade is one writer transaction, so two
 	 * registries started on one root cannot both migrate. */
-	r = meta_begin(db);
+	r = meta_begin(meta, db);
 	if (r < 0)
 		goto out;
 	r = schema_version_read(db, &version);
@@ -137,13 +158,16 @@ int meta_schema_apply(sqlite3 *db, char *err, size_t err_size)
 	for (; version < SCHEMA_VERSION && r == 0; version++)
 		r = schema_migrate(db, version);
 	if (r == 0)
-		r = meta_commit(db);
+		r = meta_commit(meta, db);
 out:
-	if (r < 0) {
-		meta_rollback(db);
-		if (r != -EPROTO)
-			snprintf(err, err_size, "database schema update failed: %s (%s)",
-				 strerror(-r), sqlite3_errmsg(db));
-	}
+	/* sqlite3_errmsg describes the last call, so it is read before ROLLBACK. */
+	if (r == -ETIMEDOUT)
+		snprintf(err, err_size, "database schema update failed: another process held the "
+			 "write lock of metadata.db for more than %d s", META_BUSY_TIMEOUT_MS / 1000);
+	else if (r < 0 && r != -EPROTO)
+		snprintf(err, err_size, "database schema update failed: %s (%s)", strerror(-r),
+			 sqlite3_errmsg(db));
+	if (r < 0)
+		meta_rollback(meta, db);
 	return r;
 }

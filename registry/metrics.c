@@ -233,6 +233,31 @@ static void write_gc(FILE *out)
 		load(&gc_last_end));
 }
 
+/* Writes how long this process's metadata writes waited for their turn and
+ * for sqlite's write lock, the wait that a slow push spends on the database. */
+static void write_metadata_writes(const struct reg_context *ctx, FILE *out)
+{
+	struct reg_meta_write_stats stats;
+
+	reg_meta_write_stats(ctx->meta, &stats);
+	write_header(out, "edgecr_registry_metadata_writes_total", "counter",
+		     "Write transactions on the metadata database, failed ones included.");
+	fprintf(out, "edgecr_registry_metadata_writes_total %llu\n",
+		(unsigned long long)stats.writes);
+	write_header(out, "edgecr_registry_metadata_write_lock_timeouts_total", "counter",
+		     "Writes that failed because another process held the write lock past the busy timeout.");
+	fprintf(out, "edgecr_registry_metadata_write_lock_timeouts_total %llu\n",
+		(unsigned long long)stats.lock_timeouts);
+	write_header(out, "edgecr_registry_metadata_write_queue_wait_max_seconds", "gauge",
+		     "Longest wait of a write behind the other writes of this process.");
+	fprintf(out, "edgecr_registry_metadata_write_queue_wait_max_seconds %.6f\n",
+		stats.queue_wait_max);
+	write_header(out, "edgecr_registry_metadata_write_lock_wait_max_seconds", "gauge",
+		     "Longest wait of a write for the write lock after its turn came, which only another process can cause.");
+	fprintf(out, "edgecr_registry_metadata_write_lock_wait_max_seconds %.6f\n",
+		stats.lock_wait_max);
+}
+
 /* Writes the gauges read from the metadata.  A failed query leaves its
  * metric out, so a scraper sees it missing and not a false zero. */
 static int write_storage(const struct reg_context *ctx, FILE *out)
@@ -279,5 +304,6 @@ int reg_metrics_write(const struct reg_context *ctx, FILE *out)
 		     "Requests with a wrong user name or password.");
 	fprintf(out, "edgecr_registry_failed_logins_total %llu\n", load(&failed_logins));
 	write_gc(out);
+	write_metadata_writes(ctx, out);
 	return write_storage(ctx, out);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "meta.h"
 
 static pthread_once_t request_id_once = PTHREAD_ONCE_INIT;
 static unsigned request_id_prefix;
@@ -325,6 +326,21 @@ void reg_respond_internal(struct reg_request *req, const char *what, int errno_v
 	};
 
 	snprintf(error, sizeof(error), "%d", -errno_value);
+	if (errno_value == -ETIMEDOUT) {
+		/* The metadata functions return -ETIMEDOUT only when another
+		 * process kept sqlite's write lock for the whole busy timeout.
+		 * The condition passes, so the client may retry. */
+		ecr_log_fields(LOG_ERR, fields, sizeof(fields) / sizeof(fields[0]),
+			       "%s failed: another process (edgecr-registry gc or fsck?) held the "
+			       "write lock of metadata.db for more than %d s", what,
+			       REG_META_BUSY_TIMEOUT_MS / 1000);
+		reg_respond_json(req, MHD_HTTP_SERVICE_UNAVAILABLE,
+				 json_pack("{s:[{s:s, s:s, s:s}]}", "errors", "code",
+					   reg_error_code(REG_E_INTERNAL), "message",
+					   "metadata database locked by another process", "detail", what),
+				 "application/json; charset=utf-8", MHD_HTTP_HEADER_RETRY_AFTER, "5");
+		return;
+	}
 	ecr_log_fields(LOG_ERR, fields, sizeof(fields) / sizeof(fields[0]), "%s failed: %s",
 		       what, strerror(-errno_value));
 	reg_respond_error(req, REG_E_INTERNAL, 0, what);

@@ -6,7 +6,9 @@ Usage: soak_client.py PORT CA USER PASSWORD PID SECONDS CONNECTIONS WARMUP OUT.j
 
 Each thread loops over: a monolithic blob push, a chunked blob push (POST,
 PATCH, PUT), a manifest PUT naming both, then GET of the manifest and HEAD
-and GET of each blob.  Connections come from 127.0.0.1 to 127.0.0.4, so no
+and GET of each blob.  A thread gives up an image at its first failed
+request, so that a failure is reported once and not again as the
+MANIFEST_BLOB_UNKNOWN or 404 that the missing blob causes later.  Connections come from 127.0.0.1 to 127.0.0.4, so no
 address passes the per-address connection cap.  Any status other than the
 expected one, or a broken connection, counts as a failed request.
 """
@@ -82,15 +84,22 @@ class Client:
     def push_image(self):
         layer = os.urandom(1024 + int.from_bytes(os.urandom(2), "big") % 8192)
         config = json.dumps({"architecture": "amd64", "os": "linux", "n": os.urandom(8).hex()}).encode()
-        self.request("POST", "/v2/%s/blobs/uploads/?digest=%s" % (self.repo, sha(config)), config,
-                     {"Content-Type": "application/octet-stream"}, expect=201)
-        _, _, location = self.request("POST", "/v2/%s/blobs/uploads/" % self.repo, expect=202)
-        if location:
-            _, _, location = self.request("PATCH", location, layer,
-                                          {"Content-Type": "application/octet-stream"}, expect=202)
-        if location:
-            separator = "&" if "?" in location else "?"
-            self.request("PUT", location + separator + "digest=" + sha(layer), b"", expect=201)
+        status, _, _ = self.request("POST", "/v2/%s/blobs/uploads/?digest=%s" % (self.repo, sha(config)),
+                                    config, {"Content-Type": "application/octet-stream"}, expect=201)
+        if status != 201:
+            return None
+        status, _, location = self.request("POST", "/v2/%s/blobs/uploads/" % self.repo, expect=202)
+        if status != 202 or not location:
+            return None
+        status, _, location = self.request("PATCH", location, layer,
+                                           {"Content-Type": "application/octet-stream"}, expect=202)
+        if status != 202 or not location:
+            return None
+        separator = "&" if "?" in location else "?"
+        status, _, _ = self.request("PUT", location + separator + "digest=" + sha(layer), b"",
+                                    expect=201)
+        if status != 201:
+            return None
         manifest = json.dumps({
             "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
@@ -99,8 +108,11 @@ class Client:
                         "digest": sha(layer), "size": len(layer)}],
         }).encode()
         tag = "t%s" % os.urandom(4).hex()
-        self.request("PUT", "/v2/%s/manifests/%s" % (self.repo, tag), manifest,
-                     {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, expect=201)
+        status, _, _ = self.request("PUT", "/v2/%s/manifests/%s" % (self.repo, tag), manifest,
+                                    {"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+                                    expect=201)
+        if status != 201:
+            return None
         return tag, manifest, [sha(config), sha(layer)], layer
 
     def pull_image(self, tag, manifest, digests, layer):
@@ -119,6 +131,8 @@ class Client:
     def run(self):
         while time.time() < stop_at:
             image = self.push_image()
+            if image is None:
+                continue
             self.pull_image(*image)
             with lock:
                 counts["images"] += 1

@@ -13,7 +13,7 @@
 # 2 s; requests in flight hold a file descriptor and buffers each, hence
 # the slack.  Latency p50, p99
 # and maximum are reported, not enforced, because the machine may be
-# shared.
+# shared, and so are the longest metadata write waits from /metrics.
 #
 # Under a sanitizer build (ASAN_OPTIONS set) a request may take up to 600 s
 # instead of 120 s (SOAK_REQUEST_TIMEOUT), and RSS growth is reported but
@@ -60,6 +60,11 @@ R=$IT_DIR/soak.json
 
 echo "# soak: $(jq -r '"\(.requests) requests, \(.images) images in \(.seconds) s"' "$R")"
 echo "# soak: latency p50 $(jq -r .p50_ms "$R") ms, p99 $(jq -r .p99_ms "$R") ms, max $(jq -r .max_ms "$R") ms"
+metrics=$(curl -s --cacert "$IT_DIR/tls/ca.crt" -u "$USER_NAME:$PASS" "$RD_URL/metrics")
+metric() { printf '%s\n' "$metrics" | awk -v name="$1" '$1 == name { print $2 }'; }
+echo "# soak: $(metric edgecr_registry_metadata_writes_total) metadata writes," \
+    "longest wait for their turn $(metric edgecr_registry_metadata_write_queue_wait_max_seconds) s," \
+    "for the write lock $(metric edgecr_registry_metadata_write_lock_wait_max_seconds) s"
 echo "# soak: RSS KiB and open fds over time: $(jq -r '[.samples[] | "\(.t)s:\(.rss_kib)/\(.fds)"] | join(" ")' "$R")"
 
 it_assert_eq "soak: no failed request" 0 "$(jq -r .failed "$R")" \
