@@ -7,11 +7,12 @@
 
 #include <errno.h>
 
-/* Appends column 0 of up to LIMIT rows of STMT to ARRAY.  Returns 0 or an errno. */
-static int names_collect(sqlite3_stmt *stmt, unsigned limit, json_t *array, bool *ret_more)
+/* Passes column 0 of up to LIMIT rows of STMT to FN.  Returns 0 or a negative errno. */
+static int names_collect(sqlite3_stmt *stmt, unsigned limit, reg_meta_name_fn fn,
+			 void *userdata, bool *ret_more)
 {
 	unsigned n = 0;
-	int rc;
+	int rc, r;
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(stmt, 0);
@@ -20,8 +21,11 @@ static int names_collect(sqlite3_stmt *stmt, unsigned limit, json_t *array, bool
 			*ret_more = true;
 			return 0;
 		}
-		if (!name || json_array_append_new(array, json_string(name)) < 0)
+		if (!name)
 			return -ENOMEM;
+		r = fn(userdata, name, (size_t)sqlite3_column_bytes(stmt, 0));
+		if (r < 0)
+			return r;
 		n++;
 	}
 	*ret_more = false;
@@ -29,7 +33,7 @@ static int names_collect(sqlite3_stmt *stmt, unsigned limit, json_t *array, bool
 }
 
 static int names_list(struct reg_meta *meta, const char *sql, const char *repo, const char *last,
-		      unsigned limit, json_t *array, bool *ret_more)
+		      unsigned limit, reg_meta_name_fn fn, void *userdata, bool *ret_more)
 {
 	const char *args[] = { repo, last ? last : "" };
 	sqlite3_stmt *stmt = NULL;
@@ -50,7 +54,7 @@ static int names_list(struct reg_meta *meta, const char *sql, const char *repo, 
 	if (r < 0)
 		goto out;
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)limit + 1);
-	r = names_collect(stmt, limit, array, &more);
+	r = names_collect(stmt, limit, fn, userdata, &more);
 out:
 	sqlite3_finalize(stmt);
 	meta_release(meta, db);
@@ -60,16 +64,16 @@ out:
 }
 
 int reg_meta_tags_list(struct reg_meta *meta, const char *repo, const char *last,
-		       unsigned limit, json_t *array, bool *ret_more)
+		       unsigned limit, reg_meta_name_fn fn, void *userdata, bool *ret_more)
 {
 	return names_list(meta,
 			  "SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id "
 			  "WHERE r.name = ?1 AND t.name > ?2 ORDER BY t.name LIMIT ?3",
-			  repo, last, limit, array, ret_more);
+			  repo, last, limit, fn, userdata, ret_more);
 }
 
-int reg_meta_catalog(struct reg_meta *meta, const char *last, unsigned limit, json_t *array,
-		     bool *ret_more)
+int reg_meta_catalog(struct reg_meta *meta, const char *last, unsigned limit,
+		     reg_meta_name_fn fn, void *userdata, bool *ret_more)
 {
 	/* ?1 is NULL here; repositories that only saw an upload start are left out. */
 	return names_list(meta,
@@ -77,7 +81,7 @@ int reg_meta_catalog(struct reg_meta *meta, const char *last, unsigned limit, js
 			  "(EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id) OR "
 			  " EXISTS (SELECT 1 FROM repository_blobs b WHERE b.repository_id = r.id)) "
 			  "ORDER BY r.name LIMIT ?3",
-			  NULL, last, limit, array, ret_more);
+			  NULL, last, limit, fn, userdata, ret_more);
 }
 
 static json_t *referrer_descriptor(sqlite3_stmt *stmt)

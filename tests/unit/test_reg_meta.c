@@ -276,6 +276,13 @@ static void meta_index_children_must_be_manifests(void)
 	reg_meta_free(meta);
 }
 
+/* The reg_meta_name_fn of the listing tests: appends NAME to a JSON array. */
+static int name_append(void *userdata, const char *name, size_t len)
+{
+	CHECK_INT(strlen(name), len);
+	return json_array_append_new(userdata, json_string(name)) < 0 ? -ENOMEM : 0;
+}
+
 static void meta_tags_pages_and_deletes(void)
 {
 	struct reg_meta *meta = meta_open();
@@ -285,19 +292,19 @@ static void meta_tags_pages_and_deletes(void)
 	bool more = false;
 
 	digest_make(&md, 'd');
-	CHECK_INT(reg_meta_tags_list(meta, "ref/app", NULL, 1, page, &more), 0);
+	CHECK_INT(reg_meta_tags_list(meta, "ref/app", NULL, 1, name_append, page, &more), 0);
 	CHECK_INT(json_array_size(page), 1);
 	CHECK_STR(json_string_value(json_array_get(page, 0)), "all");
 	CHECK(more);
 	json_array_clear(page);
-	CHECK_INT(reg_meta_tags_list(meta, "ref/app", "all", 10, page, &more), 0);
+	CHECK_INT(reg_meta_tags_list(meta, "ref/app", "all", 10, name_append, page, &more), 0);
 	CHECK_INT(json_array_size(page), 1);
 	CHECK_STR(json_string_value(json_array_get(page, 0)), "v1");
 	CHECK(!more);
-	CHECK_INT(reg_meta_tags_list(meta, "no/such", NULL, 10, page, &more), -ENOENT);
+	CHECK_INT(reg_meta_tags_list(meta, "no/such", NULL, 10, name_append, page, &more), -ENOENT);
 
 	json_array_clear(page);
-	CHECK_INT(reg_meta_catalog(meta, NULL, 100, page, &more), 0);
+	CHECK_INT(reg_meta_catalog(meta, NULL, 100, name_append, page, &more), 0);
 	/* lib/app lost its only blob in meta_uploads, so it is not listed. */
 	CHECK_INT(json_array_size(page), 2);
 	CHECK_STR(json_string_value(json_array_get(page, 0)), "idx/app");
