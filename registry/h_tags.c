@@ -10,6 +10,7 @@
 #include "handlers.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,11 @@
 /* First allocation of a page's body; it doubles as needed. */
 #define PAGE_TEXT_INITIAL 4096
 
+/* First pages of tags/list kept for the next request.  Pages larger than
+ * 256 KiB are not kept, so the kept pages take at most 4 * 256 KiB. */
+#define TAGS_CACHE_SLOTS 4
+#define TAGS_CACHE_BODY_MAX (256 * 1024)
+
 /* A page's JSON body being written, and its last name for the Link header. */
 struct page {
 	char *text; /* owned, not NUL-terminated; NULL until the first append */
@@ -28,6 +34,30 @@ struct page {
 	size_t names;
 	char last[REG_NAME_MAX + 1];
 };
+
+/*
+ * A tags/list page as sent, kept with the tag generation of the snapshot it
+ * was read from.  Every committed change to a tag or to the set of
+ * repositories raises the generation, in the same transaction and whichever
+ * process made it, so while the generation read now is the same, the page is
+ * too.  Only first pages (no "last") are kept: a client that lists all tags
+ * starts there every time.
+ */
+struct tags_cache_slot {
+	const struct reg_meta *meta; /* the database; NULL when the slot is free */
+	char repo[REG_NAME_MAX + 1];
+	unsigned limit;
+	int64_t generation;
+	struct page page;            /* text owned by the slot */
+	bool more;
+	uint64_t used;               /* tick of the last use; the oldest slot is replaced */
+};
+
+static struct {
+	pthread_mutex_t lock;        /* guards everything below */
+	struct tags_cache_slot slots[TAGS_CACHE_SLOTS];
+	uint64_t tick;
+} tags_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Reads "n" into *RET_LIMIT (DEFAULT_LIMIT when absent).  Returns false after
  * sending the error response when it is malformed. */
@@ -174,16 +204,96 @@ static void respond_page(struct reg_request *req, const char *path, struct page 
 	reg_respond(req, response, MHD_HTTP_OK, len);
 }
 
+static struct tags_cache_slot *tags_cache_find(const struct reg_meta *meta, const char *repo,
+					       unsigned limit)
+{
+	for (size_t i = 0; i < TAGS_CACHE_SLOTS; i++) {
+		struct tags_cache_slot *slot = &tags_cache.slots[i];
+
+		if (slot->meta == meta && slot->limit == limit && strcmp(slot->repo, repo) == 0)
+			return slot;
+	}
+	return NULL;
+}
+
+/* Copies the kept page of REPO and LIMIT into *RET_PAGE when it was read at
+ * GENERATION.  Returns true when it did. */
+static bool tags_cache_get(const struct reg_meta *meta, const char *repo, unsigned limit,
+			   int64_t generation, struct page *ret_page, bool *ret_more)
+{
+	struct tags_cache_slot *slot;
+	bool found = false;
+
+	pthread_mutex_lock(&tags_cache.lock);
+	slot = tags_cache_find(meta, repo, limit);
+	if (slot && slot->generation == generation) {
+		*ret_page = slot->page;
+		ret_page->text = malloc(slot->page.len);
+		if (ret_page->text) {
+			memcpy(ret_page->text, slot->page.text, slot->page.len);
+			ret_page->size = slot->page.len;
+			*ret_more = slot->more;
+			slot->used = ++tags_cache.tick;
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&tags_cache.lock);
+	return found;
+}
+
+/* Keeps a copy of PAGE, read at GENERATION, in place of REPO's older page or
+ * of the slot used least recently.  Nothing is kept when memory is short. */
+static void tags_cache_put(const struct reg_meta *meta, const char *repo, unsigned limit,
+			   int64_t generation, const struct page *page, bool more)
+{
+	struct tags_cache_slot *slot;
+	char *text;
+
+	if (page->len > TAGS_CACHE_BODY_MAX || strlen(repo) >= sizeof(slot->repo))
+		return;
+	text = malloc(page->len);
+	if (!text)
+		return;
+	memcpy(text, page->text, page->len);
+
+	pthread_mutex_lock(&tags_cache.lock);
+	slot = tags_cache_find(meta, repo, limit);
+	for (size_t i = 0; !slot && i < TAGS_CACHE_SLOTS; i++)
+		if (!slot || tags_cache.slots[i].used < slot->used)
+			slot = &tags_cache.slots[i];
+	free(slot->page.text);
+	slot->meta = meta;
+	snprintf(slot->repo, sizeof(slot->repo), "%s", repo);
+	slot->limit = limit;
+	slot->generation = generation;
+	slot->page = *page;
+	slot->page.text = text;
+	slot->page.size = page->len;
+	slot->more = more;
+	slot->used = ++tags_cache.tick;
+	pthread_mutex_unlock(&tags_cache.lock);
+}
+
 void reg_h_tags(struct reg_request *req)
 {
+	const char *last = reg_request_query(req, "last");
 	struct page page = { 0 };
 	char path[REG_NAME_MAX + 32];
+	int64_t generation;
 	unsigned limit;
 	bool more = false;
 	int r;
 
 	if (!page_limit(req, REG_PAGE_MAX, &limit))
 		return;
+	snprintf(path, sizeof(path), "/v2/%s/tags/list", req->route.name);
+
+	/* A failed read of the generation only costs the listing below. */
+	if (!last && reg_meta_tags_generation(req->ctx->meta, &generation) == 0 &&
+	    tags_cache_get(req->ctx->meta, req->route.name, limit, generation, &page, &more)) {
+		respond_page(req, path, &page, limit, more);
+		return;
+	}
 
 	r = page_append(&page, "{\"name\":");
 	if (r == 0)
@@ -191,9 +301,8 @@ void reg_h_tags(struct reg_request *req)
 	if (r == 0)
 		r = page_append(&page, ",\"tags\":[");
 	if (r == 0)
-		r = reg_meta_tags_list(req->ctx->meta, req->route.name,
-				       reg_request_query(req, "last"), limit, page_add_name, &page,
-				       &more);
+		r = reg_meta_tags_list(req->ctx->meta, req->route.name, last, limit,
+				       page_add_name, &page, &more, &generation);
 	if (r == 0)
 		r = page_append(&page, "]}");
 	if (r == -ENOENT) {
@@ -207,7 +316,8 @@ void reg_h_tags(struct reg_request *req)
 		return;
 	}
 
-	snprintf(path, sizeof(path), "/v2/%s/tags/list", req->route.name);
+	if (!last)
+		tags_cache_put(req->ctx->meta, req->route.name, limit, generation, &page, more);
 	respond_page(req, path, &page, limit, more);
 }
 

@@ -62,7 +62,7 @@ static void list_after(const char *last)
 {
 	bool more;
 
-	(void)reg_meta_tags_list(meta, "library/busybox", last, 10, name_ignore, NULL, &more);
+	(void)reg_meta_tags_list(meta, "library/busybox", last, 10, name_ignore, NULL, &more, NULL);
 	(void)reg_meta_catalog(meta, last, 10, name_ignore, NULL, &more);
 }
 
