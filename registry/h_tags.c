@@ -222,23 +222,22 @@ static bool tags_cache_get(const struct reg_meta *meta, const char *repo, unsign
 			   int64_t generation, struct page *ret_page, bool *ret_more)
 {
 	struct tags_cache_slot *slot;
-	bool found = false;
+	char *text = NULL;
 
 	pthread_mutex_lock(&tags_cache.lock);
 	slot = tags_cache_find(meta, repo, limit);
-	if (slot && slot->generation == generation) {
+	if (slot && slot->generation == generation)
+		text = malloc(slot->page.len);
+	if (text) {
+		memcpy(text, slot->page.text, slot->page.len);
 		*ret_page = slot->page;
-		ret_page->text = malloc(slot->page.len);
-		if (ret_page->text) {
-			memcpy(ret_page->text, slot->page.text, slot->page.len);
-			ret_page->size = slot->page.len;
-			*ret_more = slot->more;
-			slot->used = ++tags_cache.tick;
-			found = true;
-		}
+		ret_page->text = text;
+		ret_page->size = slot->page.len;
+		*ret_more = slot->more;
+		slot->used = ++tags_cache.tick;
 	}
 	pthread_mutex_unlock(&tags_cache.lock);
-	return found;
+	return text != NULL;
 }
 
 /* Keeps a copy of PAGE, read at GENERATION, in place of REPO's older page or
@@ -258,9 +257,13 @@ static void tags_cache_put(const struct reg_meta *meta, const char *repo, unsign
 
 	pthread_mutex_lock(&tags_cache.lock);
 	slot = tags_cache_find(meta, repo, limit);
-	for (size_t i = 0; !slot && i < TAGS_CACHE_SLOTS; i++)
-		if (!slot || tags_cache.slots[i].used < slot->used)
-			slot = &tags_cache.slots[i];
+	if (!slot) {
+		/* A free slot has used == 0, so it is taken first. */
+		slot = &tags_cache.slots[0];
+		for (size_t i = 1; i < TAGS_CACHE_SLOTS; i++)
+			if (tags_cache.slots[i].used < slot->used)
+				slot = &tags_cache.slots[i];
+	}
 	free(slot->page.text);
 	slot->meta = meta;
 	snprintf(slot->repo, sizeof(slot->repo), "%s", repo);
