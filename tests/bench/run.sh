@@ -640,7 +640,7 @@ bench_fill() {
         # The other repositories of the run (bench/small and the pushes) are listed too.
         if line=$(list_timed "/v2/_catalog?n=1000" repositories); then
             count=$(line_field "$line" done)
-            record "$impl" catalog "$(awk '{ split($2, kv, "="); printf "%.0f", kv[2] * 1000 }' <<<"$line")"
+            record "$impl" catalog "$(awk '{ split($2, kv, "="); printf "%.2f", kv[2] * 1000 }' <<<"$line")"
             if [ "$count" -lt "$REPOS" ]; then
                 fail "$impl: _catalog listed $count repositories, expected at least $REPOS"
             fi
@@ -663,7 +663,7 @@ bench_fill() {
         fi
         if line=$(list_timed /v2/bench/tags/tags/list tags); then
             count=$(line_field "$line" done)
-            record "$impl" tags_list "$(awk '{ split($2, kv, "="); printf "%.0f", kv[2] * 1000 }' <<<"$line")"
+            record "$impl" tags_list "$(awk '{ split($2, kv, "="); printf "%.2f", kv[2] * 1000 }' <<<"$line")"
             if [ "$count" -ne "$TAGS" ]; then
                 fail "$impl: tags/list listed $count tags, expected $TAGS"
             fi
