@@ -141,18 +141,34 @@ int reg_meta_tag_delete(struct reg_meta *meta, const char *repo, const char *tag
 /* Returns 1 when REPO exists, 0 when not, or a negative errno. */
 int reg_meta_repo_exists(struct reg_meta *meta, const char *repo);
 
+/* Receives one name of a listing: NAME is NUL-terminated and LEN bytes long,
+ * and is valid only during the call.  A negative return stops the listing,
+ * which then returns it. */
+typedef int (*reg_meta_name_fn)(void *userdata, const char *name, size_t len);
+
 /*
- * Appends to ARRAY (a JSON array) up to LIMIT tags of REPO that sort after
- * LAST (NULL: from the start), in byte order.  *RET_MORE is set when more
- * follow.  Returns 0 or -ENOENT when REPO does not exist.
+ * Calls FN for up to LIMIT tags of REPO that sort after LAST (NULL: from the
+ * start), in byte order.  *RET_MORE is set when more follow, and
+ * *RET_GENERATION, when not NULL, to the tag generation (see
+ * reg_meta_tags_generation) of the same snapshot.  Returns 0, -ENOENT when
+ * REPO does not exist, or a negative errno.
  */
 int reg_meta_tags_list(struct reg_meta *meta, const char *repo, const char *last,
-		       unsigned limit, json_t *array, bool *ret_more);
+		       unsigned limit, reg_meta_name_fn fn, void *userdata, bool *ret_more,
+		       int64_t *ret_generation);
+
+/*
+ * Reads the tag generation into *RET: a number that every committed change
+ * to a tag or to the set of repositories raises, made by any process that
+ * uses the database.  While it stays the same, every tags/list page stays
+ * the same.  Returns 0 or a negative errno.
+ */
+int reg_meta_tags_generation(struct reg_meta *meta, int64_t *ret);
 
 /* Like reg_meta_tags_list for the names of repositories that hold a blob or
  * a manifest. */
-int reg_meta_catalog(struct reg_meta *meta, const char *last, unsigned limit, json_t *array,
-		     bool *ret_more);
+int reg_meta_catalog(struct reg_meta *meta, const char *last, unsigned limit,
+		     reg_meta_name_fn fn, void *userdata, bool *ret_more);
 
 /*
  * Appends to ARRAY one descriptor object (mediaType, digest, size, and

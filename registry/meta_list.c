@@ -7,11 +7,12 @@
 
 #include <errno.h>
 
-/* Appends column 0 of up to LIMIT rows of STMT to ARRAY.  Returns 0 or an errno. */
-static int names_collect(sqlite3_stmt *stmt, unsigned limit, json_t *array, bool *ret_more)
+/* Passes column 0 of up to LIMIT rows of STMT to FN.  Returns 0 or a negative errno. */
+static int names_collect(sqlite3_stmt *stmt, unsigned limit, reg_meta_name_fn fn,
+			 void *userdata, bool *ret_more)
 {
 	unsigned n = 0;
-	int rc;
+	int rc, r;
 
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(stmt, 0);
@@ -20,27 +21,60 @@ static int names_collect(sqlite3_stmt *stmt, unsigned limit, json_t *array, bool
 			*ret_more = true;
 			return 0;
 		}
-		if (!name || json_array_append_new(array, json_string(name)) < 0)
+		if (!name)
 			return -ENOMEM;
+		r = fn(userdata, name, (size_t)sqlite3_column_bytes(stmt, 0));
+		if (r < 0)
+			return r;
 		n++;
 	}
 	*ret_more = false;
 	return rc == SQLITE_DONE ? 0 : meta_errno(rc);
 }
 
+static int generation_read(sqlite3 *db, int64_t *ret)
+{
+	sqlite3_stmt *stmt = NULL;
+	int r;
+
+	r = meta_prepare_cached(db, "SELECT value FROM tag_generation WHERE id = 1", NULL, 0,
+				&stmt);
+	if (r == 0)
+		r = meta_step_row(stmt);
+	if (r == 1)
+		*ret = sqlite3_column_int64(stmt, 0);
+	meta_finish_cached(stmt);
+	if (r == 0)
+		return -EIO; /* the row is made with the table */
+	return r < 0 ? r : 0;
+}
+
+/* Runs the listing SQL; with RET_GENERATION also reads the tag generation,
+ * inside one read transaction so both come from one snapshot. */
 static int names_list(struct reg_meta *meta, const char *sql, const char *repo, const char *last,
-		      unsigned limit, json_t *array, bool *ret_more)
+		      unsigned limit, reg_meta_name_fn fn, void *userdata, bool *ret_more,
+		      int64_t *ret_generation)
 {
 	const char *args[] = { repo, last ? last : "" };
 	sqlite3_stmt *stmt = NULL;
 	sqlite3 *db = NULL;
-	bool more = false;
-	int64_t repo_id;
+	bool more = false, in_transaction = false;
+	int64_t repo_id, generation = 0;
 	int r;
 
 	r = meta_acquire(meta, &db);
 	if (r < 0)
 		goto out;
+	if (ret_generation) {
+		/* A deferred transaction that only reads: one snapshot, no write lock. */
+		r = meta_exec(db, "BEGIN");
+		if (r < 0)
+			goto out;
+		in_transaction = true;
+		r = generation_read(db, &generation);
+		if (r < 0)
+			goto out;
+	}
 	if (repo) {
 		r = meta_repo_id(db, repo, false, &repo_id);
 		if (r < 0)
@@ -50,26 +84,46 @@ static int names_list(struct reg_meta *meta, const char *sql, const char *repo, 
 	if (r < 0)
 		goto out;
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)limit + 1);
-	r = names_collect(stmt, limit, array, &more);
+	r = names_collect(stmt, limit, fn, userdata, &more);
 out:
 	sqlite3_finalize(stmt);
+	if (in_transaction && r == 0)
+		r = meta_commit(db);
+	else if (in_transaction)
+		meta_rollback(db);
 	meta_release(meta, db);
-	if (r == 0)
+	if (r == 0) {
 		*ret_more = more;
+		if (ret_generation)
+			*ret_generation = generation;
+	}
 	return r;
 }
 
 int reg_meta_tags_list(struct reg_meta *meta, const char *repo, const char *last,
-		       unsigned limit, json_t *array, bool *ret_more)
+		       unsigned limit, reg_meta_name_fn fn, void *userdata, bool *ret_more,
+		       int64_t *ret_generation)
 {
 	return names_list(meta,
 			  "SELECT t.name FROM tags t JOIN repositories r ON r.id = t.repository_id "
 			  "WHERE r.name = ?1 AND t.name > ?2 ORDER BY t.name LIMIT ?3",
-			  repo, last, limit, array, ret_more);
+			  repo, last, limit, fn, userdata, ret_more, ret_generation);
 }
 
-int reg_meta_catalog(struct reg_meta *meta, const char *last, unsigned limit, json_t *array,
-		     bool *ret_more)
+int reg_meta_tags_generation(struct reg_meta *meta, int64_t *ret)
+{
+	sqlite3 *db = NULL;
+	int r;
+
+	r = meta_acquire(meta, &db);
+	if (r == 0)
+		r = generation_read(db, ret);
+	meta_release(meta, db);
+	return r;
+}
+
+int reg_meta_catalog(struct reg_meta *meta, const char *last, unsigned limit,
+		     reg_meta_name_fn fn, void *userdata, bool *ret_more)
 {
 	/* ?1 is NULL here; repositories that only saw an upload start are left out. */
 	return names_list(meta,
@@ -77,7 +131,7 @@ int reg_meta_catalog(struct reg_meta *meta, const char *last, unsigned limit, js
 			  "(EXISTS (SELECT 1 FROM manifests m WHERE m.repository_id = r.id) OR "
 			  " EXISTS (SELECT 1 FROM repository_blobs b WHERE b.repository_id = r.id)) "
 			  "ORDER BY r.name LIMIT ?3",
-			  NULL, last, limit, array, ret_more);
+			  NULL, last, limit, fn, userdata, ret_more, NULL);
 }
 
 static json_t *referrer_descriptor(sqlite3_stmt *stmt)

@@ -82,6 +82,23 @@ static const char *const migrations[] = {
 	"  bytes INTEGER NOT NULL,"
 	"  uploads INTEGER NOT NULL,"
 	"  files_pending INTEGER NOT NULL);",
+	/* 2 -> 3: a counter that every committed change to a tag or to the set
+	 * of repositories raises, in the same transaction and whichever process
+	 * made it.  A server keeps tags/list pages while it has not moved. */
+	"CREATE TABLE tag_generation ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  value INTEGER NOT NULL);"
+	"INSERT INTO tag_generation(id, value) VALUES (1, 0);"
+	"CREATE TRIGGER tags_inserted AFTER INSERT ON tags BEGIN"
+	"  UPDATE tag_generation SET value = value + 1; END;"
+	"CREATE TRIGGER tags_updated AFTER UPDATE ON tags BEGIN"
+	"  UPDATE tag_generation SET value = value + 1; END;"
+	"CREATE TRIGGER tags_deleted AFTER DELETE ON tags BEGIN"
+	"  UPDATE tag_generation SET value = value + 1; END;"
+	"CREATE TRIGGER repositories_inserted AFTER INSERT ON repositories BEGIN"
+	"  UPDATE tag_generation SET value = value + 1; END;"
+	"CREATE TRIGGER repositories_deleted AFTER DELETE ON repositories BEGIN"
+	"  UPDATE tag_generation SET value = value + 1; END;",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -9,7 +9,7 @@
  */
 #include "fuzz.h"
 
-#include <jansson.h>
+#include <stdbool.h>
 
 #include "httpparse.h"
 #include "meta.h"
@@ -49,16 +49,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The reg_meta_name_fn of the listings; the names themselves are not checked. */
+static int name_ignore(void *userdata, const char *name, size_t len)
+{
+	(void)userdata;
+	if (strlen(name) != len)
+		abort();
+	return 0;
+}
+
 static void list_after(const char *last)
 {
-	json_t *page = json_array();
 	bool more;
 
-	if (!page)
-		abort();
-	(void)reg_meta_tags_list(meta, "library/busybox", last, 10, page, &more);
-	(void)reg_meta_catalog(meta, last, 10, page, &more);
-	json_decref(page);
+	(void)reg_meta_tags_list(meta, "library/busybox", last, 10, name_ignore, NULL, &more, NULL);
+	(void)reg_meta_catalog(meta, last, 10, name_ignore, NULL, &more);
 }
 
 static void parse_pair(const char *key, const char *value)

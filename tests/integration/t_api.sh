@@ -512,6 +512,10 @@ it_assert_eq "tags last page" '["tb","tc","v1"]' "$(jq -c .tags "$D/b")"
 it_assert_eq "no Link on the last page" "" "$(hdr Link)"
 req GET /v2/app/one/tags/list
 it_assert_eq "tags without n" 7 "$(jq '.tags | length' "$D/b")"
+# The server keeps first pages of tags/list; a change must show at once.
+push_manifest app/one td "$D/oci.json" application/vnd.oci.image.manifest.v1+json
+req GET /v2/app/one/tags/list
+it_assert_eq "tags/list after a new tag" 8 "$(jq '.tags | length' "$D/b")"
 req GET '/v2/app/one/tags/list?n=abc'
 expect "malformed n is 400" 400
 req GET /v2/app/none/tags/list
@@ -569,16 +573,23 @@ req DELETE "$(hdr Location)"
 # ---------------------------------------------------------------------------
 # Deletes
 
+req GET /v2/app/one/tags/list
+it_assert_eq "tags/list before the tag delete" true "$(jq '.tags | index("ta") != null' "$D/b")"
 req DELETE /v2/app/one/manifests/ta
 expect "manifest DELETE by tag is 202" 202
 req GET /v2/app/one/manifests/ta
 expect "deleted tag is unknown" 404 MANIFEST_UNKNOWN
+req GET /v2/app/one/tags/list
+it_assert_eq "tags/list after a tag delete" false "$(jq '.tags | index("ta") != null' "$D/b")"
 req GET "/v2/app/one/manifests/$MD"
 expect "manifest stays after its tag is deleted" 200
 req DELETE "/v2/app/one/manifests/$MD"
 expect "manifest DELETE by digest is 202" 202
 req GET /v2/app/one/manifests/docker
 expect "tags of a deleted manifest are gone" 404 MANIFEST_UNKNOWN
+req GET /v2/app/one/tags/list
+it_assert_eq "tags/list after a manifest delete" false \
+    "$(jq '.tags | index("docker") != null' "$D/b")"
 req DELETE "/v2/app/one/manifests/$MD"
 expect "deleting it again is 404" 404 MANIFEST_UNKNOWN
 req DELETE "/v2/app/two/blobs/$B1"

@@ -54,12 +54,13 @@ static void meta_schema_version_recorded(void)
 	CHECK_INT(sqlite3_open(db_path, &db), SQLITE_OK);
 	CHECK_INT(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, NULL), SQLITE_OK);
 	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(stmt, 0), 2);
+	CHECK_INT(sqlite3_column_int(stmt, 0), 3);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 }
 
-/* A database of version 1 gets the table of the last gc run on open. */
+/* A database of version 1 gets the table of the last gc run and the tag
+ * generation with its triggers on open. */
 static void meta_schema_upgraded_from_1(void)
 {
 	struct reg_meta *meta = meta_open();
@@ -68,7 +69,10 @@ static void meta_schema_upgraded_from_1(void)
 
 	reg_meta_free(meta);
 	CHECK_INT(sqlite3_open(db_path, &db), SQLITE_OK);
-	CHECK_INT(sqlite3_exec(db, "DROP TABLE gc_last_run; UPDATE schema_version SET version = 1",
+	CHECK_INT(sqlite3_exec(db, "DROP TABLE gc_last_run; DROP TRIGGER tags_inserted;"
+			       "DROP TRIGGER tags_updated; DROP TRIGGER tags_deleted;"
+			       "DROP TRIGGER repositories_inserted; DROP TRIGGER repositories_deleted;"
+			       "DROP TABLE tag_generation; UPDATE schema_version SET version = 1",
 			       NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 
@@ -79,10 +83,19 @@ static void meta_schema_upgraded_from_1(void)
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
 	sqlite3_finalize(stmt);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'",
+				     -1, &stmt, NULL), SQLITE_OK);
+	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+	CHECK_INT(sqlite3_column_int(stmt, 0), 5);
+	sqlite3_finalize(stmt);
+	CHECK_INT(sqlite3_prepare_v2(db, "SELECT value FROM tag_generation", -1, &stmt, NULL),
+		  SQLITE_OK);
+	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
+	sqlite3_finalize(stmt);
 	CHECK_INT(sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &stmt, NULL),
 		  SQLITE_OK);
 	CHECK_INT(sqlite3_step(stmt), SQLITE_ROW);
-	CHECK_INT(sqlite3_column_int(stmt, 0), 2);
+	CHECK_INT(sqlite3_column_int(stmt, 0), 3);
 	sqlite3_finalize(stmt);
 	sqlite3_close(db);
 }
@@ -276,36 +289,56 @@ static void meta_index_children_must_be_manifests(void)
 	reg_meta_free(meta);
 }
 
+/* The reg_meta_name_fn of the listing tests: appends NAME to a JSON array. */
+static int name_append(void *userdata, const char *name, size_t len)
+{
+	CHECK_INT(strlen(name), len);
+	return json_array_append_new(userdata, json_string(name)) < 0 ? -ENOMEM : 0;
+}
+
 static void meta_tags_pages_and_deletes(void)
 {
 	struct reg_meta *meta = meta_open();
 	struct reg_meta_manifest found;
 	struct reg_digest md;
 	json_t *page = json_array();
+	int64_t listed = -1, generation = -1, before;
 	bool more = false;
 
 	digest_make(&md, 'd');
-	CHECK_INT(reg_meta_tags_list(meta, "ref/app", NULL, 1, page, &more), 0);
+	CHECK_INT(reg_meta_tags_list(meta, "ref/app", NULL, 1, name_append, page, &more, &listed),
+		  0);
+	CHECK_INT(reg_meta_tags_generation(meta, &generation), 0);
+	CHECK_INT(generation, listed);
+	CHECK(generation > 0);
 	CHECK_INT(json_array_size(page), 1);
 	CHECK_STR(json_string_value(json_array_get(page, 0)), "all");
 	CHECK(more);
 	json_array_clear(page);
-	CHECK_INT(reg_meta_tags_list(meta, "ref/app", "all", 10, page, &more), 0);
+	CHECK_INT(reg_meta_tags_list(meta, "ref/app", "all", 10, name_append, page, &more, NULL), 0);
 	CHECK_INT(json_array_size(page), 1);
 	CHECK_STR(json_string_value(json_array_get(page, 0)), "v1");
 	CHECK(!more);
-	CHECK_INT(reg_meta_tags_list(meta, "no/such", NULL, 10, page, &more), -ENOENT);
+	CHECK_INT(reg_meta_tags_list(meta, "no/such", NULL, 10, name_append, page, &more, NULL), -ENOENT);
 
 	json_array_clear(page);
-	CHECK_INT(reg_meta_catalog(meta, NULL, 100, page, &more), 0);
+	CHECK_INT(reg_meta_catalog(meta, NULL, 100, name_append, page, &more), 0);
 	/* lib/app lost its only blob in meta_uploads, so it is not listed. */
 	CHECK_INT(json_array_size(page), 2);
 	CHECK_STR(json_string_value(json_array_get(page, 0)), "idx/app");
 	CHECK_STR(json_string_value(json_array_get(page, 1)), "ref/app");
 
+	/* Every change to a tag raises the generation, and nothing else does. */
+	CHECK_INT(reg_meta_tags_generation(meta, &before), 0);
+	CHECK_INT(before, generation);
 	CHECK_INT(reg_meta_tag_delete(meta, "ref/app", "v1"), 0);
+	CHECK_INT(reg_meta_tags_generation(meta, &generation), 0);
+	CHECK(generation > before);
+	before = generation;
 	CHECK_INT(reg_meta_tag_delete(meta, "ref/app", "v1"), -ENOENT);
 	CHECK_INT(reg_meta_manifest_get(meta, "ref/app", md.text, true, &found), 0);
+	CHECK_INT(reg_meta_tags_generation(meta, &generation), 0);
+	CHECK_INT(generation, before);
 	CHECK_INT(reg_meta_manifest_delete(meta, "ref/app", md.text), 0);
 	CHECK_INT(reg_meta_manifest_get(meta, "ref/app", md.text, true, &found), -ENOENT);
 	CHECK_INT(reg_meta_manifest_delete(meta, "ref/app", md.text), -ENOENT);
