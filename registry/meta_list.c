@@ -88,9 +88,9 @@ static int names_list(struct reg_meta *meta, const char *sql, const char *repo, 
 out:
 	sqlite3_finalize(stmt);
 	if (in_transaction && r == 0)
-		r = meta_commit(db);
+		r = meta_commit(meta, db);
 	else if (in_transaction)
-		meta_rollback(db);
+		meta_rollback(meta, db);
 	meta_release(meta, db);
 	if (r == 0) {
 		*ret_more = more;
