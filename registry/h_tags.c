@@ -44,7 +44,7 @@ struct page {
  * starts there every time.
  */
 struct tags_cache_slot {
-	const struct reg_meta *meta; /* the database; NULL when the slot is free */
+	uint64_t meta_serial;        /* reg_meta_serial of the database; 0 when free */
 	char repo[REG_NAME_MAX + 1];
 	unsigned limit;
 	int64_t generation;
@@ -210,7 +210,7 @@ static struct tags_cache_slot *tags_cache_find(const struct reg_meta *meta, cons
 	for (size_t i = 0; i < TAGS_CACHE_SLOTS; i++) {
 		struct tags_cache_slot *slot = &tags_cache.slots[i];
 
-		if (slot->meta == meta && slot->limit == limit && strcmp(slot->repo, repo) == 0)
+		if (slot->meta_serial == reg_meta_serial(meta) && slot->limit == limit && strcmp(slot->repo, repo) == 0)
 			return slot;
 	}
 	return NULL;
@@ -265,7 +265,7 @@ static void tags_cache_put(const struct reg_meta *meta, const char *repo, unsign
 				slot = &tags_cache.slots[i];
 	}
 	free(slot->page.text);
-	slot->meta = meta;
+	slot->meta_serial = reg_meta_serial(meta);
 	snprintf(slot->repo, sizeof(slot->repo), "%s", repo);
 	slot->limit = limit;
 	slot->generation = generation;

@@ -69,12 +69,20 @@ struct reg_meta {
 	struct reg_meta_write_stats stats;
 	/* Read by busy_wait without write_lock, hence atomic. */
 	atomic_int busy_timeout_ms;
+	uint64_t serial; /* see reg_meta_serial */
 };
 
 /* Start of the busy wait in progress on this thread, in monotonic seconds.
  * sqlite calls the busy handler on the thread that waits, with a count of 0
  * at the first retry, so one value per thread is enough. */
 static _Thread_local double busy_started;
+
+static atomic_ullong meta_serial_next;
+
+uint64_t reg_meta_serial(const struct reg_meta *meta)
+{
+	return meta->serial;
+}
 
 int64_t meta_now(void)
 {
@@ -499,6 +507,7 @@ int reg_meta_open(const char *path, struct reg_meta **ret, char *err, size_t err
 	pthread_mutex_init(&meta->lock, NULL);
 	pthread_mutex_init(&meta->write_lock, NULL);
 	atomic_init(&meta->busy_timeout_ms, META_BUSY_TIMEOUT_MS);
+	meta->serial = atomic_fetch_add(&meta_serial_next, 1) + 1;
 
 	/* With its memory statistics on, sqlite takes one process-wide mutex
 	 * in every allocation, and request threads queued on it.  These

@@ -58,6 +58,11 @@ int reg_meta_open(const char *path, struct reg_meta **ret, char *err, size_t err
 /* Closes every connection and frees META; NULL is a no-op. */
 void reg_meta_free(struct reg_meta *meta);
 
+/* Returns a number that no other reg_meta opened by this process had, so a
+ * cache can tell databases apart even when a freed handle's address is
+ * reused. */
+uint64_t reg_meta_serial(const struct reg_meta *meta);
+
 /* Copies META's write statistics to *RET. */
 void reg_meta_write_stats(struct reg_meta *meta, struct reg_meta_write_stats *ret);
 
