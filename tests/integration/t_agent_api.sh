@@ -475,6 +475,27 @@ r=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
 	curl -sS --unix-socket "$SOCK" -w '\n%{http_code}' http://agent/v1/status)
 check "admin group member may call the API" 200 "$(status "$r")"
 
+# --- a registry that never starts: Set returns 503 and the registry stays enabled
+kill -TERM "$AGENT_PID"
+wait "$AGENT_PID"
+AGENT_PID=
+printf 'registry_port = %s\nregistry_binary = /bin/false\nregistry_start_timeout_sec = 2\n' \
+	"$PORT" >"$DIR/down.conf"
+SOCK=$DIR/down.sock
+"$AGENT" --config "$DIR/down.conf" --state-dir "$DIR/down-state" --socket "$SOCK" \
+	>>"$DIR/agent.log" 2>&1 &
+AGENT_PID=$!
+for ((i = 0; i < 100; i++)); do
+	[ -S "$SOCK" ] && break
+	sleep 0.1
+done
+r=$(api PUT /v1/registry)
+check "Set with a registry that never starts" "503 REGISTRY_UNAVAILABLE" \
+	"$(status "$r") $(body "$r" | jq -r .error.code)"
+check_match "the 503 says the registry stays enabled" "stays enabled" "$(body "$r" | jq -r .error.message)"
+check "GET after the 503 reports it enabled" true \
+	"$(api GET /v1/registry | sed '$d' | jq -r .enabled)"
+
 # --- registry_user: a third agent runs the registry as a system user of its own
 kill -TERM "$AGENT_PID"
 wait "$AGENT_PID"
