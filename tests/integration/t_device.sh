@@ -376,12 +376,12 @@ it_assert_eq "reissued certificate verifies against the device CA" 200 \
 pt_line="Operação concluída com êxito. Utilize $GET_CMDLET para obter as credenciais"
 it_assert_eq "set in pt_PT through LANGUAGE" "$pt_line" \
     "$(LANGUAGE=pt_PT LC_ALL=C.UTF-8 "$CMDLET_DIR/$SET_CMDLET" 2>&1)"
-# LC_ALL=pt_PT.UTF-8 needs the compiled locale; build it in the test folder
-# so the system's locale archive stays untouched.
-mkdir -p "$IT_DIR/locale"
-if localedef -i pt_PT -f UTF-8 "$IT_DIR/locale/pt_PT.UTF-8" >"$IT_DIR/localedef.log" 2>&1; then
+# LC_ALL=pt_PT.UTF-8 needs the compiled locale; without it on the system it
+# is built in the test folder, so the system's locale archive stays untouched.
+if it_pt_locale_env "$IT_DIR"; then
     it_assert_eq "set in pt_PT through LC_ALL" "$pt_line" \
-        "$(LOCPATH=$IT_DIR/locale LANGUAGE=pt_PT LC_ALL=pt_PT.UTF-8 "$CMDLET_DIR/$SET_CMDLET" 2>&1)"
+        "$(env "${IT_PT_LOCALE_ENV[@]}" LANGUAGE=pt_PT LC_ALL=pt_PT.UTF-8 \
+            "$CMDLET_DIR/$SET_CMDLET" 2>&1)"
 else
     it_not_ok "localedef pt_PT.UTF-8" "expected exit 0" "$(cat "$IT_DIR/localedef.log")"
 fi

@@ -299,18 +299,9 @@ EOF
 
 # Portuguese needs the pt_PT.UTF-8 locale.  Without it on the system, build
 # it in the test's folder and point LOCPATH at it.
-LOCALE_ENV=()
-if ! locale -a 2>/dev/null | grep -qix 'pt_PT\.utf-\?8'; then
-    mkdir -p "$D/locale"
-    localedef -i pt_PT -f UTF-8 "$D/locale/pt_PT.UTF-8" >"$D/localedef.log" 2>&1 ||
-        it_bail "pt_PT.UTF-8 is not installed and localedef failed: $(tail -n 3 "$D/localedef.log")"
-    # glibc 2.36 keeps the parsed LOCPATH list for the life of the process,
-    # which LeakSanitizer reports as a leak in argz_add_sep under check-asan.
-    printf 'leak:argz_add_sep\n' >"$D/lsan.supp"
-    LOCALE_ENV=(LOCPATH="$D/locale"
-        LSAN_OPTIONS="suppressions=$D/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}")
-fi
-LOCALE_ENV+=(EDGECR_LOCALEDIR="$CMDLET_DIR/locale")
+it_pt_locale_env "$D" ||
+    it_bail "pt_PT.UTF-8 is not installed and localedef failed: $(tail -n 3 "$D/localedef.log")"
+LOCALE_ENV=("${IT_PT_LOCALE_ENV[@]}" EDGECR_LOCALEDIR="$CMDLET_DIR/locale")
 
 env "${LOCALE_ENV[@]}" EDGECR_LOG=stderr "$AGENT" --config "$D/agent.conf" --state-dir "$STATE" \
     --socket "$SOCK" >>"$D/agent.log" 2>&1 &
