@@ -380,9 +380,9 @@ it_bail() {
 
 # Set IT_PT_LOCALE_ENV to the environment (NAME=VALUE words for env) that
 # gives a program the pt_PT.UTF-8 locale.  When the system lacks it, the
-# locale is built in DIR and LOCPATH points at it; glibc 2.36 then keeps the
-# parsed LOCPATH list for the life of the process, which LeakSanitizer would
-# report under check-asan, so that one entry is suppressed.  Returns 1 when
+# locale is built in DIR and LOCPATH points at it.  glibc 2.36 keeps the
+# parsed LOCPATH list until the process exits, and LeakSanitizer would report
+# it under check-asan, so that one entry is suppressed.  Returns 1 when
 # localedef fails.
 it_pt_locale_env() {
     local dir=$1
