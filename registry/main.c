@@ -199,6 +199,28 @@ out:
 	return r < 0 ? 1 : 0;
 }
 
+/* Opens the storage for a maintenance command (COMMAND is "gc" or "fsck"),
+ * which needs no credentials: the credentials file may not be readable by
+ * whoever runs it. */
+static int maintenance_open(const struct reg_cli *cli, const char *command,
+			    struct reg_config *config, struct reg_context *ctx)
+{
+	char err[1024];
+	int r;
+
+	r = config_build(cli, config);
+	if (r < 0)
+		return r;
+	ecr_log_set_max_priority(config->log_priority);
+	free(config->auth_file);
+	config->auth_file = NULL;
+
+	r = reg_context_init(ctx, config, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "edgecr-registry %s: %s\n", command, err);
+	return r;
+}
+
 /* Runs "edgecr-registry gc": one collection next to a running server, which
  * sqlite's locking (WAL, busy timeout) makes safe. */
 static int gc_command(const struct reg_cli *cli)
@@ -206,22 +228,12 @@ static int gc_command(const struct reg_cli *cli)
 	struct reg_config config;
 	struct reg_context ctx = { 0 };
 	struct reg_gc_report report;
-	char err[1024], line[512], reason[256];
+	char line[512], reason[256];
 	int r;
 
-	r = config_build(cli, &config);
+	r = maintenance_open(cli, "gc", &config, &ctx);
 	if (r < 0)
 		goto out;
-	ecr_log_set_max_priority(config.log_priority);
-	/* Collection needs no credentials; the file may not be readable here. */
-	free(config.auth_file);
-	config.auth_file = NULL;
-
-	r = reg_context_init(&ctx, &config, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, _("edgecr-registry gc: %s\n"), err);
-		goto out;
-	}
 	r = reg_gc_run(&ctx, cli->gc_dry_run, &report);
 	if (r < 0) {
 		ecr_log(LOG_ERR, "gc failed: %s", failure_reason(r, false, reason, sizeof(reason)));
@@ -248,22 +260,12 @@ static int fsck_command(const struct reg_cli *cli)
 	struct reg_config config;
 	struct reg_context ctx = { 0 };
 	struct reg_fsck_report report;
-	char err[1024], line[512], reason[256];
+	char line[512], reason[256];
 	int r;
 
-	r = config_build(cli, &config);
+	r = maintenance_open(cli, "fsck", &config, &ctx);
 	if (r < 0)
 		goto out;
-	ecr_log_set_max_priority(config.log_priority);
-	/* The check needs no credentials; the file may not be readable here. */
-	free(config.auth_file);
-	config.auth_file = NULL;
-
-	r = reg_context_init(&ctx, &config, err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, _("edgecr-registry fsck: %s\n"), err);
-		goto out;
-	}
 	r = reg_fsck_run(&ctx, cli->fsck_repair, stdout, &report);
 	if (r < 0) {
 		ecr_log(LOG_ERR, "fsck failed: %s", failure_reason(r, false, reason, sizeof(reason)));
@@ -290,7 +292,7 @@ int main(int argc, char **argv)
 
 	ecr_i18n_init();
 	ecr_log_init("edgecr-registry");
-	/* The server holds the TLS key and cached login state, passwd a password. */
+	/* The server keeps the TLS key and cached logins in memory, and passwd a password. */
 	r = ecr_disable_core_dumps();
 	if (r < 0)
 		ecr_log(LOG_WARNING, "cannot disable core dumps: %s; ignoring", strerror(-r));
