@@ -20,7 +20,7 @@ int main(int argc, char **argv)
 
 	ecr_i18n_init();
 	ecr_log_init("edgecr-agent");
-	/* The agent holds the registry password and the CA and server keys. */
+	/* The agent's memory contains the registry password and the CA and server keys. */
 	r = ecr_disable_core_dumps();
 	if (r < 0)
 		ecr_log(LOG_WARNING, "cannot disable core dumps: %s; ignoring", strerror(-r));

@@ -25,8 +25,8 @@ apt-get install -y -qq --no-install-recommends "${build[@]}" "${clients[@]}" >/d
 if ! command -v kubectl >/dev/null; then
 	apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi
-# The agent answers API requests in Portuguese only when the system has this
-# locale; without it t_metrics.sh builds a copy in its own folder.
+# The agent returns API errors in Portuguese only when the system has this
+# locale.  Without it, the tests build a copy in their own folders.
 if ! locale -a 2>/dev/null | grep -qix 'pt_PT\.utf-\?8'; then
 	sed -i 's/^# *\(pt_PT\.UTF-8 UTF-8\)/\1/' /etc/locale.gen
 	locale-gen >/dev/null

@@ -39,7 +39,7 @@ void reg_auth_free(struct reg_auth *auth);
  */
 int reg_auth_reload(struct reg_auth *auth, char *err, size_t err_size);
 
-/* What an authenticated user may do. */
+/* Rights of an authenticated user. */
 enum reg_auth_rights {
 	REG_AUTH_PULL,  /* read manifests, blobs, tags, the catalog and referrers */
 	REG_AUTH_PUSH,  /* pull, push and delete */

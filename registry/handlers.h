@@ -51,7 +51,7 @@ void reg_h_upload_delete(struct reg_request *req);
 void reg_h_metrics(struct reg_request *req);
 /* GET /v2/_edgecr/usage: storage usage, quota settings and the last gc */
 void reg_h_usage(struct reg_request *req);
-/* POST /v2/_edgecr/gc: one garbage collection, answered with its report */
+/* POST /v2/_edgecr/gc: runs one garbage collection and returns its report */
 void reg_h_gc(struct reg_request *req);
 /* GET /v2/_edgecr/repositories/<name>: tags with digest, size and push time */
 void reg_h_repository(struct reg_request *req);

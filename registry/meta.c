@@ -158,8 +158,8 @@ void meta_busy_timeout_set(struct reg_meta *meta, int milliseconds)
 	atomic_store(&meta->busy_timeout_ms, milliseconds);
 }
 
-/* Waits until it is DB's turn to write: at once when nobody writes or
- * waits, else after every writer queued before it. */
+/* Waits until it is DB's turn to write: at once when no writer is active or
+ * queued, else after every writer queued before it. */
 static void write_turn_take(struct reg_meta *meta, sqlite3 *db)
 {
 	struct write_waiter waiter = { .db = db };

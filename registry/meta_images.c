@@ -91,7 +91,7 @@ static int tags_collect(sqlite3 *db, const char *repo, unsigned limit, json_t *a
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(stmt, 1, repo_id);
-	/* One row more than the page tells whether more follow. */
+	/* One row more than the page shows whether more follow. */
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)limit + 1);
 	*ret_more = false;
 	while ((r = meta_step_row(stmt)) == 1) {

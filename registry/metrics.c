@@ -259,7 +259,7 @@ static void write_metadata_writes(const struct reg_context *ctx, FILE *out)
 }
 
 /* Writes the gauges read from the metadata.  A failed query leaves its
- * metric out, so a scraper sees it missing and not a false zero. */
+ * metric out, so that a scraper finds it missing rather than a false zero. */
 static int write_storage(const struct reg_context *ctx, FILE *out)
 {
 	uint64_t used = 0, uploads = 0;

@@ -55,7 +55,7 @@ int reg_upload_size(const struct reg_context *ctx, const char *repo, const char 
  */
 int reg_upload_write(const char *id, int fd, uint64_t offset, const char *data, size_t len);
 
-/* Cuts upload ID, open as FD, back to SIZE bytes and forgets its running
+/* Truncates upload ID, open as FD, to SIZE bytes and drops its running
  * digest.  Returns 0 or a negative errno. */
 int reg_upload_truncate(const char *id, int fd, uint64_t size);
 
